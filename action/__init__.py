@@ -1,0 +1,1 @@
+"""canon-gate's data plane: the Action that spawns the audit session and writes the report."""

@@ -1,0 +1,143 @@
+"""The repository's config, `.github/canon-gate.yml`, read from the base branch.
+
+Every key has a default, so a missing file means the defaults. A broken file raises `ConfigError`
+whose message names the key and the line; callers turn it into a not-evaluated report, never a
+crash. Both planes read this model: the data plane for the session, the App for governance keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_PATH = ".github/canon-gate.yml"
+DEFAULT_STATUSES = ("draft", "active", "superseded", "deprecated")
+
+
+class ConfigError(ValueError):
+    """The config file cannot be used; the message says where and why."""
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors: a misspelt key silently ignored would weaken the gate.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CanonConfig(_Section):
+    paths: list[str] = Field(default_factory=lambda: ["canon"])
+    # Canon documents (URI or path) whose full text opens the system prompt.
+    foundation: list[str] = Field(default_factory=list)
+
+
+class Limits(_Section):
+    max_turns: int = Field(default=40, ge=1, le=500)
+    max_budget_usd: float = Field(default=5.0, gt=0)
+    wall_time_seconds: int = Field(default=900, ge=10, le=6 * 3600)
+
+
+class Hint(_Section):
+    name: str = Field(min_length=1)
+    # An argv list, run without a shell on the base checkout; the PR head path is passed as data.
+    run: list[str] = Field(min_length=1)
+    timeout_seconds: int = Field(default=60, ge=1, le=900)
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            import shlex
+
+            return shlex.split(value)
+        return value
+
+
+class AuditScope(_Section):
+    # Glob patterns over repository paths; a change outside them is not audited.
+    paths: list[str] = Field(default_factory=lambda: ["**"])
+    exclude: list[str] = Field(default_factory=list)
+
+
+class Forks(_Section):
+    # Fork PRs wait for a maintainer's `/canon-gate rerun` before the session sees them.
+    require_approval: bool = True
+
+
+class Structure(_Section):
+    enabled: bool = True
+    statuses: list[str] = Field(default_factory=list)
+    required: list[str] = Field(default_factory=lambda: ["uri", "title", "status"])
+
+    @property
+    def known_statuses(self) -> frozenset[str]:
+        return frozenset(DEFAULT_STATUSES) | frozenset(self.statuses)
+
+
+class Config(_Section):
+    canon: CanonConfig = Field(default_factory=CanonConfig)
+    model: str | None = None
+    limits: Limits = Field(default_factory=Limits)
+    hints: list[Hint] = Field(default_factory=list)
+    audit: AuditScope = Field(default_factory=AuditScope)
+    forks: Forks = Field(default_factory=Forks)
+    # Every verdict and waiver is committed to the `canon-gate/ledger` branch unless this is false.
+    ledger: bool = True
+    # One PR comment, updated in place, summarising the findings' lifecycle.
+    comment: bool = False
+    structure: Structure = Field(default_factory=Structure)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """Follow a pydantic error location through the YAML node tree to a 1-based line."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            if match is None:
+                # An unknown key: point at the key itself.
+                key = next((k for k, _ in node.value if k.value == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def parse_config(text: str, source: str = CONFIG_PATH) -> Config:
+    """Parse and validate config text; raise ConfigError naming the key and line."""
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{source}:{where} is not valid YAML: {exc}") from None
+    if data is None:
+        return Config()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: line 1: the config must be a mapping of keys")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function"))
+            key = ".".join(str(p) for p in loc) or "(top level)"
+            line = _line_of(node, loc)
+            problems.append(f"{source}: line {line}: `{key}`: {err['msg']}")
+        raise ConfigError("\n".join(problems)) from None
+
+
+def load_config(root: Path) -> Config:
+    """Load the config from a checkout; a missing file means the defaults."""
+    path = root / CONFIG_PATH
+    if not path.is_file():
+        return Config()
+    return parse_config(path.read_text(encoding="utf-8"))

@@ -1,0 +1,199 @@
+"""The findings contract: the report the data plane writes and the App reads.
+
+This module is the single source of the contract. `report.schema.json` beside it is generated from
+these models (`python -m action.report`), and a test keeps the committed file current. The App
+imports the models from here; it accepts the schema versions in `SUPPORTED_SCHEMA_VERSIONS`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+# The action release that writes SCHEMA_VERSION; named in the App's message for an unknown version.
+ACTION_VERSION = "v1"
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+ARTIFACT_NAME = "canon-gate-report"
+REPORT_FILENAME = "report.json"
+
+
+class _Model(BaseModel):
+    # Tolerant of fields a newer producer adds; strict about the ones we read.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Classification(StrEnum):
+    SUBSTANTIVE = "substantive"
+    COSMETIC = "cosmetic"
+
+
+class Kind(StrEnum):
+    DRIFT = "drift"
+    CONTRADICTION = "contradiction"
+    BROKEN_SUPERSESSION = "broken_supersession"
+    BROKEN_REFERENCE = "broken_reference"
+    MISSING_CANON = "missing_canon"
+    OTHER = "other"
+
+
+class AuthMode(StrEnum):
+    SUBSCRIPTION = "subscription"
+    API_KEY = "api_key"
+    NONE = "none"
+
+
+class Location(_Model):
+    """Where a finding sits in the PR head."""
+
+    path: str = Field(min_length=1)
+    start_line: int = Field(ge=1)
+    end_line: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Location:
+        if self.end_line < self.start_line:
+            raise ValueError("end_line must not be before start_line")
+        return self
+
+
+class Evidence(_Model):
+    """A quote and where it comes from: a canon URI or a path, with line and commit."""
+
+    quote: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    line: int | None = Field(default=None, ge=1)
+    commit: str | None = None
+    # False when the quote could not be found verbatim in its cited source.
+    verified: bool = False
+
+
+class SuggestedFix(_Model):
+    description: str
+    replacement: str | None = None
+
+
+class Finding(_Model):
+    id: str = Field(pattern=r"^cg-[0-9a-f]{10}$")
+    classification: Classification
+    kind: Kind
+    location: Location
+    claim: str = Field(min_length=1)
+    evidence: list[Evidence] = Field(default_factory=list)
+    canon: list[str] = Field(default_factory=list)
+    suggested_fix: SuggestedFix | None = None
+
+    @property
+    def substantive(self) -> bool:
+        return self.classification is Classification.SUBSTANTIVE
+
+
+class Usage(_Model):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+class RunInfo(_Model):
+    """Who, what and how much: everything needed to trace and price one audit."""
+
+    repo: str | None = None
+    pr: int | None = None
+    head_sha: str | None = None
+    base_sha: str | None = None
+    check_run_id: int | None = None
+    workflow_run_id: int | None = None
+    model: str | None = None
+    claude_code_version: str | None = None
+    prompt_hash: str | None = None
+    canon_ref: str | None = None
+    canon_sha: str | None = None
+    duration_ms: int = 0
+    turns: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+    auth_mode: AuthMode = AuthMode.NONE
+
+
+class HintResult(_Model):
+    """One mechanical hint's output, handed to the session as input. It never sets the verdict."""
+
+    name: str
+    exit_code: int | None = None
+    timed_out: bool = False
+    duration_ms: int = 0
+    output: str = ""
+
+
+class StructureProblem(_Model):
+    """A purely structural defect in a canon file the PR changes (frontmatter against its schema)."""
+
+    path: str
+    line: int = Field(default=1, ge=1)
+    rule: str
+    message: str
+
+
+class Report(_Model):
+    schema_version: int = SCHEMA_VERSION
+    run: RunInfo = Field(default_factory=RunInfo)
+    hints: list[HintResult] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    # None when the structural check did not run (e.g. the PR changes no canon file).
+    structure: list[StructureProblem] | None = None
+    # Set when the session did not complete; it is then the reason, and the audit is not evaluated.
+    error: str | None = None
+
+    @property
+    def evaluated(self) -> bool:
+        return self.error is None
+
+    @property
+    def status(self) -> Literal["pass", "fail", "not_evaluated"]:
+        """The outcome before waivers: what `canon-gate audit` exits with."""
+        if not self.evaluated:
+            return "not_evaluated"
+        return "fail" if any(f.substantive for f in self.findings) else "pass"
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_anchor(text: str) -> str:
+    """Collapse case and whitespace so re-wrapped or re-cased quotes keep the same anchor."""
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def fingerprint(path: str, kind: Kind, canon: list[str], anchor: str) -> str:
+    """Compute a finding id from its stable parts only, never from the model's wording.
+
+    The anchor is the verbatim evidence quote the finding rests on; line numbers are left out so
+    a finding keeps its id when unrelated lines move.
+    """
+    parts = [path, kind.value, *sorted(set(canon)), normalise_anchor(anchor)]
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return f"cg-{digest[:10]}"
+
+
+def json_schema() -> dict[str, object]:
+    schema = Report.model_json_schema()
+    schema["$id"] = f"https://canon-gate.dev/schema/report/v{SCHEMA_VERSION}.json"
+    return schema
+
+
+def render_schema() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.write_text(render_schema())
+    sys.stdout.write(f"wrote {SCHEMA_PATH}\n")

@@ -1,0 +1,1 @@
+"""canon-gate's control plane: the stateless GitHub App."""
