@@ -128,7 +128,9 @@ def parse_config(text: str, source: str = CONFIG_PATH) -> Config:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function"))
+            loc = tuple(
+                p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function")
+            )
             key = ".".join(str(p) for p in loc) or "(top level)"
             line = _line_of(node, loc)
             problems.append(f"{source}: line {line}: `{key}`: {err['msg']}")

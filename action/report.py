@@ -103,6 +103,14 @@ class Usage(_Model):
     cache_read_input_tokens: int = 0
 
 
+class ToolDenial(_Model):
+    """A tool call the gate refused (a tool not offered, or a read outside the checkouts)."""
+
+    tool: str
+    target: str = ""
+    reason: str = ""
+
+
 class RunInfo(_Model):
     """Who, what and how much: everything needed to trace and price one audit."""
 
@@ -122,6 +130,8 @@ class RunInfo(_Model):
     usage: Usage = Field(default_factory=Usage)
     cost_usd: float = 0.0
     auth_mode: AuthMode = AuthMode.NONE
+    # Tool calls the session attempted and the gate refused; recorded, never fatal by themselves.
+    denials: list[ToolDenial] = Field(default_factory=list)
 
 
 class HintResult(_Model):

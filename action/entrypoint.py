@@ -1,0 +1,86 @@
+"""What action.yml runs: read the step's env once, audit, write report.json and the job summary.
+
+Exit status: 0 whenever a report was written, whatever its verdict (the App judges from the
+report); 1 only when no report could be written, so a failed job means the audit did not run.
+
+Inputs (environment, set by action.yml from its inputs):
+  CANON_GATE_PR (required), CANON_GATE_HEAD_SHA, CANON_GATE_BASE_SHA, CANON_GATE_CHECK_RUN_ID,
+  CANON_GATE_HEAD_PATH (the PR head checkout, default `.canon-gate/head`),
+  CANON_GATE_IS_FORK / CANON_GATE_APPROVED ("true" or not), CANON_GATE_REPORT (default
+  `report.json`), CANON_GATE_BASE_REF; CLAUDE_CODE_OAUTH_TOKEN and/or ANTHROPIC_API_KEY;
+  and GitHub's own GITHUB_WORKSPACE, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_STEP_SUMMARY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from action.report import REPORT_FILENAME, Report
+from action.runner import AuditInputs, run_audit
+from action.session import Harness, SdkHarness
+from action.summary import markdown
+
+log = logging.getLogger(__name__)
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip().lstrip("#")
+    return int(value) if value.isdigit() else None
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes"}
+
+
+def inputs_from_env(env: Mapping[str, str]) -> AuditInputs:
+    """Parse the step's environment into the audit's inputs."""
+    workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
+    head = Path(env.get("CANON_GATE_HEAD_PATH") or ".canon-gate/head")
+    return AuditInputs(
+        base_dir=workspace,
+        head_dir=head if head.is_absolute() else workspace / head,
+        repo=env.get("GITHUB_REPOSITORY") or None,
+        pr=_int(env.get("CANON_GATE_PR")),
+        head_sha=env.get("CANON_GATE_HEAD_SHA") or None,
+        base_sha=env.get("CANON_GATE_BASE_SHA") or None,
+        check_run_id=_int(env.get("CANON_GATE_CHECK_RUN_ID")),
+        workflow_run_id=_int(env.get("GITHUB_RUN_ID")),
+        canon_ref=env.get("CANON_GATE_BASE_REF") or None,
+        is_fork=_flag(env.get("CANON_GATE_IS_FORK")),
+        approved=_flag(env.get("CANON_GATE_APPROVED")),
+    )
+
+
+def write_outputs(report: Report, env: Mapping[str, str]) -> Path:
+    path = Path(env.get("CANON_GATE_REPORT") or REPORT_FILENAME)
+    path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    summary = env.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown(report))
+    return path
+
+
+def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    env = dict(os.environ if env is None else env)
+    inputs = inputs_from_env(env)
+    report = asyncio.run(run_audit(inputs, env, harness or SdkHarness()))
+    try:
+        path = write_outputs(report, env)
+    except OSError:
+        log.exception("entrypoint.write_failed")
+        return 1
+    sys.stdout.write(f"canon-gate: {report.status}; report written to {path}\n")
+    if report.error:
+        sys.stdout.write(f"::warning title=canon-gate not evaluated::{report.error}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

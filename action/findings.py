@@ -1,0 +1,125 @@
+"""The session's structured result: its JSON schema, and its conversion into report Findings.
+
+Emission choice: `output_format` json_schema (the CLI's StructuredOutput tool), not a
+record-finding tool. The CLI validates the result against the schema and retries invalid ones, the
+result arrives once at the end of the run, and its absence is unambiguous: a run that never emits
+it is not evaluated. With a record-finding tool, "no findings" and "gave up half way" would look
+alike without a second "done" tool. Ids, verification and commits are ours, never the model's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from action.evidence import Sources, verify
+from action.report import (
+    Classification,
+    Evidence,
+    Finding,
+    Kind,
+    Location,
+    SuggestedFix,
+    fingerprint,
+)
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RawEvidence(_Loose):
+    quote: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    line: int | None = Field(default=None, ge=1)
+
+
+class RawFix(_Loose):
+    description: str
+    replacement: str | None = None
+
+
+class RawFinding(_Loose):
+    classification: Classification
+    kind: Kind
+    path: str = Field(min_length=1)
+    start_line: int = Field(default=1, ge=1)
+    end_line: int | None = Field(default=None, ge=1)
+    claim: str = Field(min_length=1)
+    evidence: list[RawEvidence] = Field(default_factory=list)
+    canon: list[str] = Field(default_factory=list)
+    suggested_fix: RawFix | None = None
+
+
+class RawResult(_Loose):
+    findings: list[RawFinding]
+    summary: str = ""
+
+
+def output_schema() -> dict[str, Any]:
+    """The JSON schema the CLI enforces on StructuredOutput."""
+    schema = RawResult.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+def parse_result(structured: Any) -> RawResult:
+    """Validate the structured result; raise ValueError with a short reason."""
+    try:
+        return RawResult.model_validate(structured)
+    except ValidationError as exc:
+        raise ValueError(f"the structured result does not match the schema: {exc.errors()[:3]}")
+
+
+def to_finding(raw: RawFinding, sources: Sources) -> Finding:
+    """Verify the evidence and fingerprint the finding from its stable parts."""
+    evidence = [
+        verify(Evidence(quote=e.quote, source=e.source, line=e.line), sources) for e in raw.evidence
+    ]
+    verified = [e for e in evidence if e.verified]
+    # The anchor: the first verified quote, else the first quote, else the location's start.
+    anchor = (verified or evidence)[0].quote if evidence else f"line {raw.start_line}"
+    canon = sorted({(sources.canon.get(u).uri if sources.canon.get(u) else u) for u in raw.canon})
+    path = head_relative(raw.path, sources)
+    return Finding(
+        id=fingerprint(path, raw.kind, canon, anchor),
+        classification=raw.classification,
+        kind=raw.kind,
+        location=Location(
+            path=path, start_line=raw.start_line, end_line=max(raw.end_line or 0, raw.start_line)
+        ),
+        claim=raw.claim,
+        evidence=evidence,
+        canon=canon,
+        suggested_fix=(
+            SuggestedFix(
+                description=raw.suggested_fix.description,
+                replacement=raw.suggested_fix.replacement,
+            )
+            if raw.suggested_fix
+            else None
+        ),
+    )
+
+
+def head_relative(path: str, sources: Sources) -> str:
+    """Express a path the model gave (absolute, or through the head checkout) relative to it."""
+    path = path.removeprefix("./")
+    head = sources.head_dir.resolve()
+    for prefix in (str(head), str(sources.head_dir)):
+        if path.startswith(prefix + "/"):
+            return path[len(prefix) + 1 :]
+    try:
+        nested = head.relative_to(sources.base_dir.resolve()).as_posix()
+    except ValueError:
+        return path
+    return path.removeprefix(nested + "/")
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """Keep the first finding per id: the same defect reported twice is one finding."""
+    seen: dict[str, Finding] = {}
+    for f in findings:
+        seen.setdefault(f.id, f)
+    return list(seen.values())

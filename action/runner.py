@@ -1,0 +1,228 @@
+"""Run one audit end to end and return a Report. It never raises, and it fails closed.
+
+Every way the audit can fall short (a broken config, no credentials, an unapproved fork PR, a
+session error, a timeout, a missing structured result) becomes a report whose `error` says so.
+The caller writes whatever comes back; the session is reached through a `Harness`.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from action.canon import load_canon
+from action.config import Config, ConfigError, load_config
+from action.diff import changes as compute_changes
+from action.evidence import Sources
+from action.findings import dedupe, output_schema, parse_result, to_finding
+from action.guard import ReadGuard
+from action.hints import run_hints
+from action.prompt import build_prompt
+from action.redact import Redactor, secret_values
+from action.report import Report, RunInfo, ToolDenial, Usage
+from action.session import (
+    Harness,
+    NoCredentials,
+    SessionOutcome,
+    SessionSpec,
+    auth_mode,
+    build_session_env,
+    cli_version,
+)
+from action.tools import SERVER, TOOL_NAMES, GateTools, qualified
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    base_dir: Path
+    head_dir: Path
+    repo: str | None = None
+    pr: int | None = None
+    head_sha: str | None = None
+    base_sha: str | None = None
+    check_run_id: int | None = None
+    workflow_run_id: int | None = None
+    canon_ref: str | None = None
+    is_fork: bool = False
+    approved: bool = False
+
+
+def outcome_error(out: SessionOutcome, own_tools: set[str]) -> str | None:
+    """Decide whether the session completed; return why not. Never trust `subtype` alone."""
+    if out.timed_out:
+        return "the session hit the wall-clock limit and was killed"
+    status = out.api_error_status
+    if status == 401 or any("auth" in e.lower() for e in out.assistant_errors):
+        return f"the model API refused the credential (HTTP {status or 401}): check the token"
+    if status == 429 or any("rate" in e.lower() for e in out.assistant_errors):
+        return "the model quota or rate limit is exhausted (HTTP 429); re-run later"
+    if status is not None:
+        return f"the model API failed (HTTP {status})"
+    if out.exception and out.subtype is None:
+        return f"the session failed before a result: {out.exception}"
+    if out.is_error or (out.subtype and out.subtype != "success"):
+        detail = "; ".join(out.errors or out.assistant_errors)[:300]
+        return f"the session ended with an error ({out.subtype}){': ' + detail if detail else ''}"
+    if out.num_turns == 0:
+        return "the session ran zero turns"
+    denied = {str(d.get("tool_name")) for d in out.permission_denials} & own_tools
+    if denied:
+        return f"the gate's own tools were denied: {', '.join(sorted(denied))}"
+    if out.structured_output is None:
+        return "the session ended without a structured result (the model answered in plain text)"
+    return None
+
+
+async def run_audit(
+    inputs: AuditInputs,
+    env: Mapping[str, str],
+    harness: Harness,
+    work_dir: Path | None = None,
+) -> Report:
+    """Audit one PR; `env` is the parent environment (credentials come only from it)."""
+    started = time.monotonic()
+    run = RunInfo(
+        repo=inputs.repo,
+        pr=inputs.pr,
+        head_sha=inputs.head_sha,
+        base_sha=inputs.base_sha,
+        check_run_id=inputs.check_run_id,
+        workflow_run_id=inputs.workflow_run_id,
+        canon_ref=inputs.canon_ref,
+        canon_sha=inputs.base_sha,
+        claude_code_version=_safe_cli_version(),
+        auth_mode=auth_mode(env),
+    )
+    report = Report(run=run)
+    try:
+        with tempfile.TemporaryDirectory(prefix="canon-gate-", dir=work_dir) as tmp:
+            report = await _audit(inputs, env, harness, Path(tmp), report)
+    except Exception as exc:  # the last line of fail-closed: a bug still yields a report
+        log.exception("audit.crashed")
+        report = report.model_copy(update={"error": f"canon-gate failed: {type(exc).__name__}"})
+    elapsed = int((time.monotonic() - started) * 1000)
+    report = report.model_copy(
+        update={"run": report.run.model_copy(update={"duration_ms": elapsed})}
+    )
+    return Redactor(secret_values(dict(env))).report(report)
+
+
+def _safe_cli_version() -> str | None:
+    try:
+        return cli_version()
+    except ImportError:
+        return None
+
+
+def _fail(report: Report, error: str) -> Report:
+    return report.model_copy(update={"error": error})
+
+
+async def _audit(
+    inputs: AuditInputs, env: Mapping[str, str], harness: Harness, tmp: Path, report: Report
+) -> Report:
+    try:
+        config = load_config(inputs.base_dir)
+    except ConfigError as exc:
+        return _fail(report, f"the config is invalid: {exc}")
+    report = report.model_copy(
+        update={"run": report.run.model_copy(update={"model": config.model})}
+    )
+    if inputs.is_fork and config.forks.require_approval and not inputs.approved:
+        return _fail(
+            report,
+            "awaiting a maintainer: this PR comes from a fork and `forks.require_approval` is on; "
+            "a maintainer's `/canon-gate rerun` (or a dispatch with approved=true) starts the audit",
+        )
+    # Built before any work so a missing credential never spawns a session.
+    try:
+        session_env = build_session_env(env, tmp / "run", config.limits.wall_time_seconds)
+    except NoCredentials:
+        return _fail(
+            report,
+            "no model credential: set the CLAUDE_CODE_OAUTH_TOKEN secret "
+            "(or ANTHROPIC_API_KEY); no session was started",
+        )
+    return await _session(inputs, config, session_env, env, harness, tmp, report)
+
+
+async def _session(
+    inputs: AuditInputs,
+    config: Config,
+    session_env: dict[str, str],
+    env: Mapping[str, str],
+    harness: Harness,
+    tmp: Path,
+    report: Report,
+) -> Report:
+    canon = load_canon(inputs.base_dir, config.canon.paths)
+    file_changes = compute_changes(
+        inputs.base_dir, inputs.head_dir, config.audit.paths, config.audit.exclude
+    )
+    hints = await run_hints(config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"])
+    report = report.model_copy(update={"hints": hints})
+    prompt = build_prompt(
+        canon,
+        config.canon.foundation,
+        file_changes,
+        hints,
+        inputs.pr,
+        str(inputs.head_dir),
+        str(inputs.base_dir),
+    )
+    tools = GateTools(canon, file_changes)
+    own = {qualified(n) for n in TOOL_NAMES}
+    # TODO(structure): `action.structure.check_structure(...)` plugs in here, over the canon
+    # files in `file_changes`, and its problems go to `Report.structure`; until then it is None.
+    guard = ReadGuard([inputs.base_dir, inputs.head_dir], inputs.base_dir, frozenset(own))
+    spec = SessionSpec(
+        system_prompt=prompt.system,
+        user_prompt=prompt.user,
+        cwd=inputs.base_dir,
+        run_dir=tmp / "run",
+        env=session_env,
+        output_schema=output_schema(),
+        mcp_server=tools.server(),
+        mcp_name=SERVER,
+        can_use_tool=guard.can_use_tool,
+        pre_tool_use=guard.pre_tool_use,
+        max_turns=config.limits.max_turns,
+        max_budget_usd=config.limits.max_budget_usd,
+        wall_seconds=float(config.limits.wall_time_seconds),
+        model=config.model,
+    )
+    out = await harness.run(spec)
+    denials = [ToolDenial(tool=d.tool, target=d.target, reason=d.reason) for d in guard.denials]
+    seen = {(d.tool, d.target) for d in denials}
+    for d in out.permission_denials:
+        target = str((d.get("tool_input") or {}).get("file_path") or "")
+        if (str(d.get("tool_name")), target) not in seen:
+            denials.append(ToolDenial(tool=str(d.get("tool_name")), target=target, reason="denied"))
+    usage = out.usage or {}
+    run = report.run.model_copy(
+        update={
+            "model": out.model or config.model,
+            "prompt_hash": prompt.hash,
+            "turns": out.num_turns,
+            "cost_usd": out.cost_usd,
+            "usage": Usage(**{k: int(usage.get(k) or 0) for k in Usage.model_fields}),
+            "denials": denials,
+        }
+    )
+    report = report.model_copy(update={"run": run})
+    error = outcome_error(out, own)
+    if error is not None:
+        return _fail(report, error)
+    try:
+        result = parse_result(out.structured_output)
+    except ValueError as exc:
+        return _fail(report, str(exc))
+    sources = Sources(canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha)
+    findings = dedupe([to_finding(raw, sources) for raw in result.findings])
+    return report.model_copy(update={"findings": findings})

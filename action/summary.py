@@ -1,0 +1,68 @@
+"""Render a report for people: job-summary markdown and the CLI's plain table."""
+
+from __future__ import annotations
+
+from action.report import Report
+
+MARKER = "<!-- canon-gate:summary -->"
+_STATUS = {"pass": "passed", "fail": "failed", "not_evaluated": "not evaluated"}
+
+
+def _cell(text: str, width: int = 0) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if not width or len(text) <= width else text[: width - 1] + "…"
+
+
+def markdown(report: Report) -> str:
+    """The job summary: outcome, findings table, denials, and the run's figures."""
+    run = report.run
+    lines = [MARKER, f"## canon-gate: {_STATUS[report.status]}", ""]
+    if report.error:
+        lines += [f"**Not evaluated:** {_cell(report.error)}", ""]
+    if report.findings:
+        lines += [
+            "| id | class | kind | location | claim | evidence |",
+            "|---|---|---|---|---|---|",
+        ]
+        for f in sorted(report.findings, key=lambda f: (not f.substantive, f.location.path)):
+            checked = sum(e.verified for e in f.evidence)
+            lines.append(
+                f"| `{f.id}` | {f.classification.value} | {f.kind.value} | "
+                f"`{f.location.path}:{f.location.start_line}` | {_cell(f.claim, 200)} | "
+                f"{checked}/{len(f.evidence)} verified |"
+            )
+        lines.append("")
+    elif report.evaluated:
+        lines += ["No findings.", ""]
+    if run.denials:
+        lines += [f"Denied tool calls: {len(run.denials)}", ""]
+        lines += [f"- {d.tool} `{_cell(d.target, 120)}`: {d.reason}" for d in run.denials[:20]]
+        lines.append("")
+    lines += [
+        f"PR #{run.pr} · head `{(run.head_sha or '?')[:12]}` · base `{(run.base_sha or '?')[:12]}` · "
+        f"model {run.model or 'default'} · Claude Code {run.claude_code_version} · "
+        f"{run.turns} turns · {run.duration_ms / 1000:.1f} s · ${run.cost_usd:.4f} API-equivalent · "
+        f"auth {run.auth_mode.value} · prompt `{run.prompt_hash}`",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def table(report: Report) -> str:
+    """A plain-text table for the terminal."""
+    out = [f"canon-gate: {_STATUS[report.status]}"]
+    if report.error:
+        out.append(f"reason: {report.error}")
+    rows = [("ID", "CLASS", "KIND", "LOCATION", "CLAIM")]
+    for f in report.findings:
+        where = f"{f.location.path}:{f.location.start_line}"
+        rows.append((f.id, f.classification.value, f.kind.value, where, _cell(f.claim, 70)))
+    if len(rows) > 1:
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for r in rows:
+            out.append(
+                "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
+            )
+    for d in report.run.denials:
+        out.append(f"denied: {d.tool} {d.target} ({d.reason})")
+    return "\n".join(out)

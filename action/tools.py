@@ -1,0 +1,101 @@
+"""The gate's in-process MCP tools: canon_search, canon_get and pr_diff.
+
+They serve only data the runner already loaded (the base branch's canon, the diff between the
+checkouts), so they cannot be steered into reading anything else. Findings are not a tool: they
+are the run's structured output (see `action.findings`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from action.canon import Canon, CanonIndex
+from action.diff import FileChange
+
+SERVER = "canon_gate"
+TOOL_NAMES = ("canon_search", "canon_get", "pr_diff")
+MAX_TEXT = 60_000
+
+
+def qualified(name: str) -> str:
+    return f"mcp__{SERVER}__{name}"
+
+
+def _text(text: str, error: bool = False) -> dict[str, Any]:
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + "\n[truncated]\n"
+    result: dict[str, Any] = {"content": [{"type": "text", "text": text}]}
+    if error:
+        result["is_error"] = True
+    return result
+
+
+class GateTools:
+    """Pure handlers over the loaded canon and diff; `server()` wraps them for the SDK."""
+
+    def __init__(self, canon: Canon, changes: list[FileChange]) -> None:
+        self.canon = canon
+        self.index = CanonIndex(canon)
+        self.changes = {c.path: c for c in changes}
+        self.calls: list[str] = []
+
+    async def canon_search(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("canon_search")
+        hits = self.index.search(str(args.get("query", "")), int(args.get("limit") or 8))
+        if not hits:
+            return _text("no canon document matches")
+        lines = []
+        for doc, snippet in hits:
+            force = self.canon.in_force(doc)
+            note = "" if force is doc else f" (superseded; in force: {force.uri})"
+            lines.append(
+                f"- {doc.uri} [{doc.status or 'no status'}] {doc.title}{note}\n  {snippet}"
+            )
+        return _text("\n".join(lines))
+
+    async def canon_get(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("canon_get")
+        ref = str(args.get("ref", ""))
+        doc = self.canon.get(ref)
+        if doc is None:
+            return _text(f"no canon document {ref!r}", error=True)
+        force = self.canon.in_force(doc)
+        header = f"uri: {doc.uri}\npath: {doc.path}\nstatus: {doc.status}\n"
+        if force is not doc:
+            header += f"superseded; in force: {force.uri}\n"
+        return _text(header + "\n" + doc.text)
+
+    async def pr_diff(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append("pr_diff")
+        path = args.get("path")
+        if not path:
+            listing = "".join(f"{c.status}: {c.path}\n" for c in self.changes.values())
+            return _text(listing or "no files changed in scope")
+        change = self.changes.get(str(path))
+        if change is None:
+            return _text(f"{path} is not changed by this pull request", error=True)
+        return _text(change.diff)
+
+    def server(self) -> Any:
+        from claude_agent_sdk import create_sdk_mcp_server, tool
+
+        search = tool(
+            "canon_search",
+            "Full-text search of the canon at the base branch; returns URIs, status, snippets.",
+            {
+                "type": "object",
+                "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}},
+                "required": ["query"],
+            },
+        )(self.canon_search)
+        get = tool(
+            "canon_get",
+            "Return one canon document (by URI or path) in full, with what supersedes it.",
+            {"type": "object", "properties": {"ref": {"type": "string"}}, "required": ["ref"]},
+        )(self.canon_get)
+        diff = tool(
+            "pr_diff",
+            "Without a path: list the changed files. With a path: that file's unified diff.",
+            {"type": "object", "properties": {"path": {"type": "string"}}},
+        )(self.pr_diff)
+        return create_sdk_mcp_server(SERVER, "1.0.0", tools=[search, get, diff])

@@ -1,0 +1,136 @@
+"""Start audits: on PR changes, on "Re-run" (check run, check suite, button) and on demand.
+
+Handlers only fetch, call the pure plan, and write. Idempotency is checked against GitHub (the
+App's `canon-gate` runs on the head SHA), so it holds across restarts and replicas.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from gidgethub import sansio
+from gidgethub.abc import GitHubAPI
+from gidgethub.routing import Router
+
+from app import checks, verdict
+from app.auth import READ_PR, START_AUDIT
+from app.context import Context
+from app.correlate import AuditKey, parse_external_id
+from app.dispatch import DispatchRefused, dispatch, workflow_inputs
+from app.events import CheckRunEvent, CheckSuiteEvent, PullRequest, PullRequestEvent, Repository
+from app.plan import plan_start
+
+log = logging.getLogger(__name__)
+router = Router()
+
+AUDITED_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
+
+
+async def start_audit(
+    ctx: Context,
+    gh: GitHubAPI,
+    repo: Repository,
+    key: AuditKey,
+    *,
+    rerun: bool = False,
+    approved: bool = False,
+) -> int | None:
+    """Create (or resume) the check run and dispatch the workflow; return the check run id."""
+    existing = await checks.list_runs(gh, repo, key.head_sha, ctx.github_app.app_id)
+    limit = timedelta(seconds=ctx.settings.audit_timeout_seconds)
+    plan = plan_start(existing, now=datetime.now(UTC), limit=limit, rerun=rerun)
+    for run in plan.time_out:
+        await checks.conclude(gh, repo, run.id, verdict.overdue(limit))
+    for run in plan.cancel:
+        await checks.conclude(gh, repo, run.id, verdict.superseded(key.head_sha))
+    fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": key.pr}
+    if plan.skip_reason:
+        log.info("audit.skipped", extra={**fields, "reason": plan.skip_reason})
+        return None
+    run = plan.resume or await checks.create_run(
+        gh, repo, key.head_sha, external_id=key.external_id
+    )
+    fields["check_run_id"] = run.id
+    inputs = workflow_inputs(key, run.id, approved=approved)
+    try:
+        dispatched = await dispatch(gh, repo, ctx.settings.workflow_file, inputs)
+    except DispatchRefused as exc:
+        log.warning("audit.dispatch_refused", extra={**fields, "status": exc.status})
+        result = verdict.setup_required(str(exc), workflow_missing=exc.workflow_missing)
+        await checks.conclude(gh, repo, run.id, result)
+        return run.id
+    await checks.mark_in_progress(gh, repo, run.id, details_url=dispatched.html_url)
+    log.info("audit.dispatched", extra={**fields, "workflow_run_id": dispatched.workflow_run_id})
+    return run.id
+
+
+async def supersede(gh: GitHubAPI, ctx: Context, repo: Repository, old_sha: str, new_sha: str) -> None:
+    """Conclude the active runs of an older push `cancelled`: a newer push replaced them."""
+    for run in await checks.list_runs(gh, repo, old_sha, ctx.github_app.app_id):
+        if run.status in checks.ACTIVE:
+            await checks.conclude(gh, repo, run.id, verdict.superseded(new_sha))
+
+
+async def get_pull(gh: GitHubAPI, repo: Repository, number: int) -> PullRequest:
+    data = await gh.getitem(
+        "/repos/{owner}/{repo}/pulls/{number}",
+        url_vars={"owner": repo.owner, "repo": repo.name, "number": str(number)},
+    )
+    return PullRequest.model_validate(data)
+
+
+@router.register("pull_request")
+async def on_pull_request(event: sansio.Event, ctx: Context) -> None:
+    if event.data.get("action") not in AUDITED_ACTIONS:
+        return
+    ev = PullRequestEvent.model_validate(event.data)
+    pr = ev.pull_request
+    if pr.draft or pr.state != "open":
+        # Drafts are audited once they are ready for review.
+        log.info("audit.draft_skipped", extra={"delivery_id": ctx.delivery_id, "pr": pr.number})
+        return
+    gh = await ctx.client(ev.installation.id, ev.repository.id, START_AUDIT)
+    key = AuditKey(pr.number, pr.head.sha, pr.base.sha)
+    await start_audit(ctx, gh, ev.repository, key)
+    if ev.action == "synchronize" and ev.before and ev.before != pr.head.sha:
+        await supersede(gh, ctx, ev.repository, ev.before, pr.head.sha)
+
+
+@router.register("check_run", action="rerequested")
+@router.register("check_run", action="requested_action")
+async def on_check_run(event: sansio.Event, ctx: Context) -> None:
+    ev = CheckRunEvent.model_validate(event.data)
+    if ev.requested_action is not None and ev.requested_action.identifier != verdict.RERUN:
+        return
+    key = parse_external_id(ev.check_run.external_id)
+    numbers = [key.pr] if key else [p.number for p in ev.check_run.pull_requests]
+    await rerun(ctx, ev.repository, ev.installation.id, ev.check_run.head_sha, numbers)
+
+
+@router.register("check_suite", action="rerequested")
+async def on_check_suite(event: sansio.Event, ctx: Context) -> None:
+    ev = CheckSuiteEvent.model_validate(event.data)
+    numbers = [p.number for p in ev.check_suite.pull_requests]
+    await rerun(ctx, ev.repository, ev.installation.id, ev.check_suite.head_sha, numbers)
+
+
+async def rerun(
+    ctx: Context, repo: Repository, installation_id: int, head_sha: str, numbers: list[int]
+) -> None:
+    """Audit the head SHA again for each PR; only people with write access can ask for this."""
+    gh = await ctx.client(installation_id, repo.id, READ_PR)
+    if not numbers:
+        # Fork PRs are missing from `pull_requests`: our own runs on the SHA name the PR.
+        runs = await checks.list_runs(gh, repo, head_sha, ctx.github_app.app_id)
+        keys = [parse_external_id(r.external_id) for r in runs]
+        numbers = sorted({k.pr for k in keys if k is not None})
+    if not numbers:
+        log.info("audit.rerun_without_pr", extra={"delivery_id": ctx.delivery_id, "sha": head_sha})
+        return
+    for number in numbers:
+        pr = await get_pull(gh, repo, number)
+        if pr.state != "open":
+            continue
+        key = AuditKey(number, head_sha, pr.base.sha)
+        await start_audit(ctx, gh, repo, key, rerun=True, approved=True)

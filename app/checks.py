@@ -1,0 +1,124 @@
+"""Check-run I/O: find, create, start and conclude the `canon-gate` check runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gidgethub.abc import GitHubAPI
+
+from app.events import CheckRun, Repository
+from app.verdict import CheckRunResult
+
+CHECK_NAME = "canon-gate"
+STRUCTURE_CHECK_NAME = "canon-gate/structure"
+ACTIVE = frozenset({"queued", "in_progress", "waiting", "requested", "pending"})
+
+
+async def list_runs(
+    gh: GitHubAPI, repo: Repository, head_sha: str, app_id: int, name: str = CHECK_NAME
+) -> list[CheckRun]:
+    """The App's own runs of one name on one commit, newest first (one call)."""
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter,app_id,per_page}",
+        url_vars={
+            "owner": repo.owner,
+            "repo": repo.name,
+            "ref": head_sha,
+            "check_name": name,
+            "filter": "all",
+            "app_id": str(app_id),
+            "per_page": "100",
+        },
+    )
+    runs = [CheckRun.model_validate(item) for item in data["check_runs"]]
+    return [r for r in runs if r.app is None or r.app.id == app_id]
+
+
+async def get_run(gh: GitHubAPI, repo: Repository, run_id: int) -> CheckRun:
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/check-runs/{id}",
+        url_vars={"owner": repo.owner, "repo": repo.name, "id": str(run_id)},
+    )
+    return CheckRun.model_validate(data)
+
+
+async def create_run(
+    gh: GitHubAPI,
+    repo: Repository,
+    head_sha: str,
+    *,
+    external_id: str,
+    name: str = CHECK_NAME,
+    status: str = "queued",
+    details_url: str | None = None,
+) -> CheckRun:
+    body: dict[str, Any] = {
+        "name": name,
+        "head_sha": head_sha,
+        "status": status,
+        "external_id": external_id,
+    }
+    if details_url:
+        body["details_url"] = details_url
+    data: Any = await gh.post(
+        "/repos/{owner}/{repo}/check-runs",
+        url_vars={"owner": repo.owner, "repo": repo.name},
+        data=body,
+    )
+    return CheckRun.model_validate(data)
+
+
+async def mark_in_progress(
+    gh: GitHubAPI, repo: Repository, run_id: int, *, details_url: str | None
+) -> None:
+    body: dict[str, Any] = {"status": "in_progress"}
+    if details_url:
+        body["details_url"] = details_url
+    await _patch(gh, repo, run_id, body)
+
+
+async def conclude(
+    gh: GitHubAPI, repo: Repository, run_id: int, result: CheckRunResult
+) -> None:
+    """Write the verdict: the first request concludes, later ones append annotations by 50."""
+    for body in result.payloads():
+        await _patch(gh, repo, run_id, body)
+
+
+async def conclude_new(
+    gh: GitHubAPI,
+    repo: Repository,
+    head_sha: str,
+    result: CheckRunResult,
+    *,
+    name: str = CHECK_NAME,
+    external_id: str,
+    details_url: str | None = None,
+) -> CheckRun:
+    """Post a new, already concluded check run (a waiver's recomputed verdict, the structure check)."""
+    payloads = result.payloads()
+    body: dict[str, Any] = {
+        "name": name,
+        "head_sha": head_sha,
+        "external_id": external_id,
+        **payloads[0],
+    }
+    if details_url:
+        body["details_url"] = details_url
+    data: Any = await gh.post(
+        "/repos/{owner}/{repo}/check-runs",
+        url_vars={"owner": repo.owner, "repo": repo.name},
+        data=body,
+    )
+    run = CheckRun.model_validate(data)
+    for extra in payloads[1:]:
+        await _patch(gh, repo, run.id, extra)
+    return run
+
+
+async def _patch(gh: GitHubAPI, repo: Repository, run_id: int, body: dict[str, Any]) -> None:
+    await gh.patch(
+        "/repos/{owner}/{repo}/check-runs/{id}",
+        url_vars={"owner": repo.owner, "repo": repo.name, "id": str(run_id)},
+        data=body,
+    )

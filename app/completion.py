@@ -1,0 +1,123 @@
+"""Conclude audits when the workflow run completes: fetch the report, judge it, write it back.
+
+Correlation never guesses: the run's `display_title` names the check run, and the check run's
+`details_url` names the one workflow run it waits for. A run started by hand names no check run;
+it gets one on the PR head SHA recorded in its report.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gidgethub import sansio
+from gidgethub.abc import GitHubAPI
+from gidgethub.routing import Router
+
+from action.report import Report
+from app import checks, governance, metrics, verdict
+from app.artifacts import ArtifactProblem, fetch_report
+from app.auth import CONCLUDE_AUDIT
+from app.context import Context
+from app.correlate import AuditKey, check_run_id_of, workflow_run_id_of
+from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
+
+log = logging.getLogger(__name__)
+router = Router()
+
+_FAILED_RUN = {
+    "failure": "the audit workflow failed before it wrote a report",
+    "cancelled": "the audit workflow was cancelled",
+    "timed_out": "the audit workflow timed out",
+    "startup_failure": "the audit workflow could not start",
+    "action_required": "the audit workflow is waiting for approval to run",
+    "stale": "the audit workflow went stale",
+}
+
+
+def is_audit_workflow(run: WorkflowRun, workflow_file: str) -> bool:
+    return run.path.split("@", 1)[0] == f".github/workflows/{workflow_file}"
+
+
+@router.register("workflow_run", action="completed")
+async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
+    ev = WorkflowRunEvent.model_validate(event.data)
+    run, repo = ev.workflow_run, ev.repository
+    if not is_audit_workflow(run, ctx.settings.workflow_file):
+        return
+    gh = await ctx.client(ev.installation.id, repo.id, CONCLUDE_AUDIT)
+    fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "workflow_run_id": run.id}
+    report: Report | None = None
+    problem: str | None = None
+    try:
+        report = await fetch_report(gh, ctx.http, repo, run.id)
+    except ArtifactProblem as exc:
+        problem = str(exc)
+    if run.conclusion != "success" and report is None:
+        # A failed job means the audit could not run: say why the run ended.
+        problem = _FAILED_RUN.get(run.conclusion or "", f"the audit workflow ended {run.conclusion}")
+
+    check_run = await _check_run_for(gh, ctx, repo, run, report)
+    if check_run is None:
+        log.warning("completion.uncorrelated", extra={**fields, "problem": problem})
+        return
+    fields["check_run_id"] = check_run.id
+    if check_run.status == "completed":
+        log.info("completion.already_concluded", extra=fields)
+        return
+    if report is not None and not _belongs(report, check_run, run.id):
+        problem, report = "the report does not belong to this check run (SHA or id mismatch)", None
+
+    links = verdict.Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
+    if report is None:
+        result = verdict.not_evaluated(problem or "the audit produced no report", links=links)
+        await checks.conclude(gh, repo, check_run.id, result)
+    else:
+        result = await governance.conclude_with_report(
+            ctx, gh, repo, check_run, report, workflow_run=run, links=links
+        )
+    metrics.AUDITS.labels(conclusion=result.conclusion).inc()
+    log.info("completion.concluded", extra={**fields, "conclusion": result.conclusion})
+
+
+def _belongs(report: Report, check_run: CheckRun, workflow_run_id: int) -> bool:
+    info = report.run
+    if info.head_sha and info.head_sha != check_run.head_sha:
+        return False
+    if info.check_run_id is not None and info.check_run_id != check_run.id:
+        return False
+    return info.workflow_run_id is None or info.workflow_run_id == workflow_run_id
+
+
+def _artifact_link(run: WorkflowRun) -> str | None:
+    return f"{run.html_url}#artifacts" if run.html_url else None
+
+
+async def _check_run_for(
+    gh: GitHubAPI, ctx: Context, repo: Repository, run: WorkflowRun, report: Report | None
+) -> CheckRun | None:
+    """Find the check run this workflow run reports to, creating one for a manual run."""
+    check_run_id = check_run_id_of(run.display_title)
+    if check_run_id is not None:
+        check_run = await checks.get_run(gh, repo, check_run_id)
+        if check_run.app is not None and check_run.app.id != ctx.github_app.app_id:
+            return None
+        waiting_for = workflow_run_id_of(check_run.details_url)
+        if waiting_for is not None and waiting_for != run.id:
+            # A duplicate dispatch (two replicas at once): the check run waits for another run.
+            return None
+        return check_run
+    if report is None or report.run.pr is None or not report.run.head_sha:
+        # A manual run that wrote no report names no PR head: there is nothing to conclude.
+        return None
+    key = AuditKey(report.run.pr, report.run.head_sha, report.run.base_sha or "")
+    for existing in await checks.list_runs(gh, repo, key.head_sha, ctx.github_app.app_id):
+        if workflow_run_id_of(existing.details_url) == run.id:
+            return existing
+    return await checks.create_run(
+        gh,
+        repo,
+        key.head_sha,
+        external_id=key.external_id,
+        status="in_progress",
+        details_url=run.html_url or None,
+    )

@@ -1,0 +1,46 @@
+"""How a check run, a workflow run and a PR are tied together, without any stored state.
+
+The check run's `external_id` names the PR and the SHAs it audits; the workflow run's
+`display_title` (the workflow's `run-name`) names the check run; the check run's `details_url`
+names the one workflow run it waits for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_EXTERNAL = re.compile(r"^canon-gate:v1:pr=(\d+):head=([0-9a-f]{40}):base=([0-9a-f]{40}|)$")
+_TITLE = re.compile(r"\bcheck (\d+)\b")
+_RUN_URL = re.compile(r"/actions/runs/(\d+)")
+
+
+@dataclass(frozen=True)
+class AuditKey:
+    """What one audit judges: a PR at a head SHA against a base SHA."""
+
+    pr: int
+    head_sha: str
+    base_sha: str = ""
+
+    @property
+    def external_id(self) -> str:
+        return f"canon-gate:v1:pr={self.pr}:head={self.head_sha}:base={self.base_sha}"
+
+
+def parse_external_id(value: str | None) -> AuditKey | None:
+    match = _EXTERNAL.match(value or "")
+    if match is None:
+        return None
+    return AuditKey(pr=int(match[1]), head_sha=match[2], base_sha=match[3])
+
+
+def check_run_id_of(display_title: str) -> int | None:
+    """Read the check run id the App put into the workflow's `run-name`; None for a manual run."""
+    match = _TITLE.search(display_title)
+    return int(match[1]) if match else None
+
+
+def workflow_run_id_of(details_url: str | None) -> int | None:
+    match = _RUN_URL.search(details_url or "")
+    return int(match[1]) if match else None

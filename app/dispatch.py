@@ -1,0 +1,69 @@
+"""Start the audit workflow in the client's repository with `workflow_dispatch`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gidgethub import BadRequest
+from gidgethub.abc import GitHubAPI
+
+from app.correlate import AuditKey
+from app.errors import CanonGateError
+from app.events import Repository
+
+
+class DispatchRefused(CanonGateError):
+    """GitHub would not start the workflow: missing file (404) or bad inputs/ref (422)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def workflow_missing(self) -> bool:
+        return self.status == 404
+
+
+@dataclass(frozen=True)
+class DispatchedRun:
+    workflow_run_id: int | None
+    html_url: str | None
+
+
+def workflow_inputs(key: AuditKey, check_run_id: int, *, approved: bool = False) -> dict[str, str]:
+    """The inputs the audit workflow declares; every value is a string, as GitHub requires."""
+    inputs = {
+        "pr": str(key.pr),
+        "head_sha": key.head_sha,
+        "base_sha": key.base_sha,
+        "check_run_id": str(check_run_id),
+    }
+    if approved:
+        inputs["approved"] = "true"
+    return inputs
+
+
+async def dispatch(
+    gh: GitHubAPI,
+    repo: Repository,
+    workflow_file: str,
+    inputs: dict[str, str],
+) -> DispatchedRun:
+    """Dispatch on the default branch, so the PR cannot change the workflow that judges it."""
+    try:
+        # https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event
+        data: Any = await gh.post(
+            "/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
+            url_vars={"owner": repo.owner, "repo": repo.name, "workflow": workflow_file},
+            data={"ref": repo.default_branch, "inputs": inputs, "return_run_details": True},
+        )
+    except BadRequest as exc:
+        status = int(exc.status_code)
+        if status in (404, 422):
+            raise DispatchRefused(status, str(exc) or exc.status_code.phrase) from exc
+        raise
+    if not isinstance(data, dict):
+        # A server without `return_run_details` answers 204: the run is found by its title.
+        return DispatchedRun(None, None)
+    return DispatchedRun(int(data["workflow_run_id"]), str(data.get("html_url") or "") or None)

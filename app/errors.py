@@ -1,0 +1,36 @@
+"""The App's error classes and how a GitHub failure is classified at the webhook edge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from gidgethub import BadRequest, GitHubBroken, HTTPException, RateLimitExceeded
+
+
+class CanonGateError(Exception):
+    """Base class of the App's own errors."""
+
+
+class TransientError(CanonGateError):
+    """Worth replaying: the delivery is answered 5xx so GitHub's delivery log can redeliver it."""
+
+
+class PermanentError(CanonGateError):
+    """A replay would fail the same way: logged and answered 2xx with the reason."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Decide whether a failure may pass if the delivery is replayed later."""
+    if isinstance(exc, TransientError | asyncio.TimeoutError | aiohttp.ClientError):
+        return True
+    if isinstance(exc, GitHubBroken | RateLimitExceeded):
+        return True
+    if isinstance(exc, BadRequest):
+        # 429, and 403 for a secondary rate limit, are rate limits; other 4xx are our fault
+        # or a resource that is gone.
+        status = int(exc.status_code)
+        return status == 429 or (status == 403 and "rate limit" in str(exc).lower())
+    if isinstance(exc, HTTPException):
+        return int(exc.status_code) >= 500
+    return False

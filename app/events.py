@@ -1,0 +1,156 @@
+"""Typed views of the webhook payloads the App acts on, validated where they enter.
+
+Lenient about fields we do not read (GitHub's own examples omit some that its schema requires),
+strict about the ones we use.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Installation(_Payload):
+    id: int
+
+
+class Account(_Payload):
+    login: str
+    type: str = "User"
+
+    @property
+    def is_bot(self) -> bool:
+        return self.type == "Bot" or self.login.endswith("[bot]")
+
+
+class Repository(_Payload):
+    id: int
+    full_name: str
+    default_branch: str = "main"
+
+    @property
+    def owner(self) -> str:
+        return self.full_name.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.full_name.split("/", 1)[1]
+
+
+class RepoRef(_Payload):
+    id: int
+    full_name: str
+
+
+class Ref(_Payload):
+    ref: str
+    sha: str
+    repo: RepoRef | None = None
+
+
+class PullRequest(_Payload):
+    number: int
+    draft: bool = False
+    state: str = "open"
+    head: Ref
+    base: Ref
+    user: Account | None = None
+
+
+class _RepoEvent(_Payload):
+    action: str | None = None
+    repository: Repository
+    installation: Installation
+    sender: Account | None = None
+
+
+class PullRequestEvent(_RepoEvent):
+    pull_request: PullRequest
+    before: str | None = None
+
+
+class PullRef(_Payload):
+    number: int
+
+
+class App(_Payload):
+    id: int
+
+
+class CheckRun(_Payload):
+    id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None = None
+    external_id: str | None = None
+    details_url: str | None = None
+    started_at: datetime | None = None
+    app: App | None = None
+    pull_requests: list[PullRef] = Field(default_factory=list)
+
+
+class RequestedAction(_Payload):
+    identifier: str
+
+
+class CheckRunEvent(_RepoEvent):
+    check_run: CheckRun
+    requested_action: RequestedAction | None = None
+
+
+class CheckSuite(_Payload):
+    id: int
+    head_sha: str
+    pull_requests: list[PullRef] = Field(default_factory=list)
+
+
+class CheckSuiteEvent(_RepoEvent):
+    check_suite: CheckSuite
+
+
+class WorkflowRun(_Payload):
+    id: int
+    name: str | None = None
+    path: str = ""
+    display_title: str = ""
+    head_sha: str
+    event: str = ""
+    status: str
+    conclusion: str | None = None
+    html_url: str = ""
+    run_attempt: int = 1
+
+
+class WorkflowRunEvent(_RepoEvent):
+    workflow_run: WorkflowRun
+
+
+class Comment(_Payload):
+    id: int
+    body: str = ""
+    user: Account
+
+
+class IssueLink(_Payload):
+    url: str | None = None
+
+
+class Issue(_Payload):
+    number: int
+    pull_request: IssueLink | None = None
+
+
+class IssueCommentEvent(_RepoEvent):
+    issue: Issue
+    comment: Comment
+
+
+class InstallationEvent(_Payload):
+    action: str
+    installation: Installation

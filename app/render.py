@@ -1,0 +1,338 @@
+"""Render check run output: the summary markdown, annotations and their limits.
+
+Pure: it takes judged findings and a report and returns text within GitHub's limits
+(https://docs.github.com/en/rest/checks/runs#update-a-check-run). Every string that came from a
+report is escaped here, because findings are written by a session that read hostile PR content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal, NotRequired, TypedDict
+
+from action.report import ARTIFACT_NAME, Finding, HintResult, RunInfo, StructureProblem
+from app.lifecycle import FindingState, Waiver
+from app.markdown import ELLIPSIS, cell, cut, cut_bytes, fenced, inline, one_line, shorten
+
+SUMMARY_MARKER = "<!-- canon-gate:summary -->"
+MAX_SUMMARY = 65_535
+MAX_TEXT = 65_535
+MAX_TITLE = 255
+# GitHub allows 64 KB per annotation message and raw_details; stay a little under, in bytes.
+MAX_MESSAGE_BYTES = 64_000
+MAX_QUOTE = 4_000
+MAX_HINTS_SHOWN = 50
+MAX_NOTE = 1_000
+
+Level = Literal["notice", "warning", "failure"]
+
+
+class Annotation(TypedDict):
+    """GitHub's check run annotation object."""
+
+    path: str
+    start_line: int
+    end_line: int
+    annotation_level: Level
+    title: str
+    message: str
+    raw_details: NotRequired[str]
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the full report lives; summaries point there. Either may be unknown."""
+
+    workflow_run_url: str | None = None
+    artifact_url: str | None = None
+
+    def pointer(self) -> str:
+        """Say where the full report is, for text that had to be cut."""
+        if self.artifact_url:
+            where = f"the artifact: {self.artifact_url}"
+        elif self.workflow_run_url:
+            where = f"the `{ARTIFACT_NAME}` artifact of the workflow run: {self.workflow_run_url}"
+        else:
+            where = f"the `{ARTIFACT_NAME}` artifact of the audit workflow run"
+        return f"{ELLIPSIS} (cut; full report in {where})"
+
+    def markdown(self) -> str:
+        parts = []
+        if self.workflow_run_url:
+            parts.append(f"[Workflow run]({self.workflow_run_url})")
+        if self.artifact_url:
+            parts.append(f"[Report artifact]({self.artifact_url})")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A finding as the check run shows it: its lifecycle state and the waiver that covers it."""
+
+    finding: Finding
+    state: FindingState
+    waiver: Waiver | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return (
+            self.finding.substantive and self.waiver is None and self.state != FindingState.RESOLVED
+        )
+
+    @property
+    def level(self) -> Level:
+        if self.waiver is not None:
+            return "notice"
+        return "failure" if self.finding.substantive else "warning"
+
+
+def _kind(finding: Finding) -> str:
+    return finding.kind.value.replace("_", " ")
+
+
+def _location(finding: Finding) -> str:
+    loc = finding.location
+    lines = str(loc.start_line)
+    if loc.end_line != loc.start_line:
+        lines += f"-{loc.end_line}"
+    path = loc.path if len(loc.path) <= 80 else ELLIPSIS + loc.path[-79:]
+    return f"{path}:{lines}"
+
+
+# Annotations (plain text, not markdown: GitHub shows the message verbatim).
+
+
+def annotation_title(finding: Finding) -> str:
+    return shorten(f"[{finding.classification.value}] {_kind(finding)}: {finding.claim}", MAX_TITLE)
+
+
+def annotation_message(shown: Shown, links: Links) -> str:
+    """Write the claim, the evidence quotes, the canon relied on and the suggested fix."""
+    finding = shown.finding
+    parts: list[str] = []
+    if shown.waiver is not None:
+        waiver = shown.waiver
+        parts.append(f"Waived by {waiver.user}: {shorten(waiver.reason, MAX_NOTE)}")
+    parts.append(finding.claim.strip())
+    if finding.evidence:
+        lines = ["Evidence:"]
+        for item in finding.evidence:
+            where = item.source + (f" line {item.line}" if item.line else "")
+            where += f" @ {item.commit[:12]}" if item.commit else ""
+            where += "" if item.verified else " (unverified)"
+            quote = item.quote
+            if len(quote) > MAX_QUOTE:
+                quote = quote[:MAX_QUOTE] + ELLIPSIS
+            lines.append(f"- {where}:")
+            lines.extend(f"    > {line}" for line in quote.splitlines() or [""])
+        parts.append("\n".join(lines))
+    if finding.canon:
+        parts.append("Canon: " + ", ".join(finding.canon))
+    fix = finding.suggested_fix
+    if fix is not None:
+        fix_text = f"Suggested fix: {fix.description.strip()}"
+        if fix.replacement:
+            fix_text += "\n" + fenced(fix.replacement)
+        parts.append(fix_text)
+    parts.append(f"Finding {finding.id}. To waive: /canon-gate waive {finding.id} <reason>")
+    return cut_bytes("\n\n".join(parts), MAX_MESSAGE_BYTES, links.pointer())
+
+
+def annotation(shown: Shown, links: Links) -> Annotation:
+    loc = shown.finding.location
+    return Annotation(
+        path=loc.path,
+        start_line=loc.start_line,
+        end_line=loc.end_line,
+        annotation_level=shown.level,
+        title=annotation_title(shown.finding),
+        message=annotation_message(shown, links),
+    )
+
+
+def structure_annotation(problem: StructureProblem, links: Links) -> Annotation:
+    return Annotation(
+        path=problem.path,
+        start_line=problem.line,
+        end_line=problem.line,
+        annotation_level="failure",
+        title=shorten(f"[structure] {problem.rule}", MAX_TITLE),
+        message=cut_bytes(problem.message, MAX_MESSAGE_BYTES, links.pointer()),
+    )
+
+
+# Summary markdown.
+
+
+@dataclass(frozen=True)
+class Table:
+    heading: str
+    columns: Sequence[str]
+    # Cells already escaped.
+    rows: Sequence[Sequence[str]]
+
+
+def _row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def tables(parts: Sequence[Table], budget: int, links: Links) -> str:
+    """Render tables in order, dropping the rows that do not fit in `budget` characters."""
+    out: list[str] = []
+    omitted = 0
+    reserve = len(links.pointer()) + 40
+    used = 0
+    for table in parts:
+        head = [f"### {table.heading} ({len(table.rows)})", ""]
+        if table.rows:
+            head += [_row(table.columns), _row("---" for _ in table.columns)]
+        else:
+            head.append("None.")
+        head_len = sum(len(line) + 1 for line in head) + 1
+        if omitted or used + head_len > budget - reserve:
+            omitted += len(table.rows)
+            continue
+        out.extend(head)
+        used += head_len
+        for cells in table.rows:
+            line = _row(cells)
+            if omitted or used + len(line) + 1 > budget - reserve:
+                omitted += 1
+                continue
+            out.append(line)
+            used += len(line) + 1
+        out.append("")
+    if omitted:
+        out.append(f"{omitted} more rows not shown. {links.pointer()}")
+    return "\n".join(out).strip()
+
+
+def _finding_cells(finding: Finding) -> list[str]:
+    return [
+        inline(finding.id),
+        finding.classification.value,
+        _kind(finding),
+        inline(_location(finding)),
+        cell(finding.claim),
+    ]
+
+
+_COLUMNS = ("ID", "Classification", "Kind", "Location", "Claim")
+
+
+def findings_tables(shown: Sequence[Shown], *, lifecycle: bool) -> list[Table]:
+    """Group findings for the summary: New/Persisting/Waived/Resolved, or Findings/Waived."""
+
+    def rows(state: FindingState) -> list[list[str]]:
+        return [_finding_cells(s.finding) for s in shown if s.state == state]
+
+    waived = [
+        [*_finding_cells(s.finding), cell(s.waiver.reason), cell(s.waiver.user, 40)]
+        for s in shown
+        if s.waiver is not None
+    ]
+    waived_table = Table("Waived", (*_COLUMNS, "Reason", "Waived by"), waived)
+    if not lifecycle:
+        active = [_finding_cells(s.finding) for s in shown if s.waiver is None]
+        return [Table("Findings", _COLUMNS, active), *([waived_table] if waived else [])]
+    return [
+        Table("New", _COLUMNS, rows(FindingState.NEW)),
+        Table("Persisting", _COLUMNS, rows(FindingState.PERSISTING)),
+        waived_table,
+        Table("Resolved", _COLUMNS, rows(FindingState.RESOLVED)),
+    ]
+
+
+def structure_table(problems: Sequence[StructureProblem]) -> Table:
+    rows = [
+        [inline(f"{shorten(p.path, 80)}:{p.line}"), cell(p.rule, 60), cell(p.message, 200)]
+        for p in problems
+    ]
+    return Table("Problems", ("Location", "Rule", "Problem"), rows)
+
+
+def _duration(ms: int) -> str:
+    seconds = ms // 1000
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m {seconds}s" if minutes else f"{seconds}s"
+
+
+def _value(text: str | None, limit: int = 80) -> str:
+    return cell(text, limit) if text else "unknown"
+
+
+def session_figures(run: RunInfo) -> str:
+    usage = run.usage
+    auth = {"subscription": "subscription", "api_key": "API key", "none": "none"}
+    canon = _value(run.canon_ref) + (f" @ {_value(run.canon_sha, 40)}" if run.canon_sha else "")
+    rows = [
+        ("Model", _value(run.model)),
+        ("Claude Code", _value(run.claude_code_version)),
+        ("Turns", str(run.turns)),
+        ("Duration", _duration(run.duration_ms)),
+        (
+            "Tokens",
+            f"in {usage.input_tokens:,} · out {usage.output_tokens:,} · "
+            f"cache read {usage.cache_read_input_tokens:,} · "
+            f"cache write {usage.cache_creation_input_tokens:,}",
+        ),
+        ("Cost (API-equivalent)", f"${run.cost_usd:,.4f}"),
+        ("Auth", auth[run.auth_mode.value]),
+        ("Prompt hash", _value(run.prompt_hash)),
+        ("Canon", canon),
+        ("Head", _value(run.head_sha, 40)),
+    ]
+    lines = ["### Session", "", _row(("Figure", "Value")), _row(("---", "---"))]
+    lines += [_row(r) for r in rows]
+    return "\n".join(lines)
+
+
+def hints_section(hints: Sequence[HintResult]) -> str:
+    if not hints:
+        return ""
+    lines = [
+        "### Hints",
+        "",
+        "Mechanical hints feed the session as input; they never set the verdict.",
+        "",
+        _row(("Hint", "Exit code", "Timed out", "Duration")),
+        _row(("---",) * 4),
+    ]
+    for hint in hints[:MAX_HINTS_SHOWN]:
+        code = "none" if hint.exit_code is None else str(hint.exit_code)
+        timed_out = "yes" if hint.timed_out else "no"
+        lines.append(_row((cell(hint.name, 60), code, timed_out, _duration(hint.duration_ms))))
+    if len(hints) > MAX_HINTS_SHOWN:
+        lines.append(f"\n{len(hints) - MAX_HINTS_SHOWN} more hints not shown.")
+    return "\n".join(lines)
+
+
+HELP = (
+    "### Commands\n\n"
+    "To waive a finding, someone with write access comments "
+    "`/canon-gate waive <finding-id> <reason>` on the pull request. "
+    "To audit again, press **Re-run** or comment `/canon-gate rerun`."
+)
+
+
+def notes(texts: Sequence[str]) -> str:
+    return "\n\n".join(f"> **Note:** {inline(shorten(t, MAX_NOTE))}" for t in texts)
+
+
+def detail_block(detail: str | None, limit: int = 10_000) -> str:
+    """Quote a hostile detail (an error message, a GitHub answer) in a fence it cannot leave."""
+    if not detail:
+        return ""
+    text = detail if len(detail) <= limit else detail[:limit] + f"\n{ELLIPSIS} (cut)"
+    return fenced(text, "text")
+
+
+def page(parts: Sequence[str], links: Links, limit: int = MAX_SUMMARY) -> str:
+    """Join summary parts under the marker and cut the whole to GitHub's limit."""
+    text = "\n\n".join([SUMMARY_MARKER, *(p for p in parts if p)])
+    return cut(text, limit, links.pointer())
+
+
+def headline(icon: str, text: str) -> str:
+    return f"## {icon} {inline(one_line(text))}"

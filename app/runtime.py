@@ -1,0 +1,57 @@
+"""The running App's mutable core, kept under one typed AppKey.
+
+It switches from setup mode to App mode in place when the registration flow stores credentials,
+so no restart is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+from gidgethub.routing import Router
+
+from app.github import GitHubApp
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryCache:
+    """Ids of fully handled deliveries: an optimisation only, since handling is idempotent."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def __contains__(self, delivery_id: object) -> bool:
+        return delivery_id in self._ids
+
+    def add(self, delivery_id: str) -> None:
+        self._ids[delivery_id] = None
+        self._ids.move_to_end(delivery_id)
+        while len(self._ids) > self._size:
+            self._ids.popitem(last=False)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    router: Router
+    http: aiohttp.ClientSession
+    github_app: GitHubApp | None = None
+    handled: DeliveryCache = field(default_factory=lambda: DeliveryCache())
+
+    def configure(self, settings: Settings) -> None:
+        """Adopt new settings; with credentials the App leaves setup mode."""
+        self.settings = settings
+        self.github_app = GitHubApp(settings, self.http) if settings.configured else None
+        log.info(
+            "app.mode",
+            extra={"mode": "app" if self.github_app else "setup", "app_id": settings.github_app_id},
+        )
+
+RUNTIME = web.AppKey("runtime", Runtime)

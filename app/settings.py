@@ -1,0 +1,65 @@
+"""The App's settings: parsed once from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Operator configuration. Credentials are configuration, never App state."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    github_app_id: int | None = None
+    github_app_slug: str | None = None
+    github_app_private_key: SecretStr | None = None
+    github_app_private_key_path: Path | None = None
+    github_webhook_secret: SecretStr | None = None
+    # Points the App at GitHub Enterprise Server, or at a test double.
+    github_api_url: str = "https://api.github.com"
+    # Where people go: the App Manifest flow and install links live here.
+    github_web_url: str = "https://github.com"
+    # This App's public URL, used to fill in the manifest's webhook and redirect URLs.
+    public_url: str | None = None
+    host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces unless told otherwise
+    port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "CANON_GATE_PORT"))
+    # Where `canon-gate serve` stores credentials after the registration flow.
+    env_file: Path = Path(".env")
+    workflow_file: str = "canon-gate.yml"
+    # GitHub wants an answer within 10 s; leave room for the response itself.
+    delivery_budget_seconds: float = 8.0
+    # A check run still active after this long is concluded `timed_out` by the next event.
+    audit_timeout_seconds: int = 45 * 60
+    # The delivery-log reconciler: 0 turns it off.
+    redeliver_interval_seconds: int = 300
+    redeliver_window_hours: int = 24
+    log_format: str = "auto"  # auto | json | text
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _key_from_path(self) -> Settings:
+        if self.github_app_private_key is None and self.github_app_private_key_path is not None:
+            pem = self.github_app_private_key_path.read_text(encoding="utf-8")
+            object.__setattr__(self, "github_app_private_key", SecretStr(pem))
+        return self
+
+    @property
+    def configured(self) -> bool:
+        """True when the App can authenticate and verify webhooks; else it runs in setup mode."""
+        return (
+            self.github_app_id is not None
+            and self.github_app_private_key is not None
+            and self.github_webhook_secret is not None
+        )
+
+    @property
+    def missing(self) -> list[str]:
+        names = {
+            "GITHUB_APP_ID": self.github_app_id,
+            "GITHUB_APP_PRIVATE_KEY (or GITHUB_APP_PRIVATE_KEY_PATH)": self.github_app_private_key,
+            "GITHUB_WEBHOOK_SECRET": self.github_webhook_secret,
+        }
+        return [name for name, value in names.items() if value is None]

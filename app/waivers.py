@@ -1,0 +1,244 @@
+"""PR comment commands and whether a waiver may be granted: pure decisions and their reply texts.
+
+The handler fetches what the decision needs (the commenter's permission from GitHub, never from the
+comment; the latest report from the ledger), calls `check_waiver`, then writes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from action.report import Finding, Report
+from app.lifecycle import Waiver
+
+PREFIX = "/canon-gate"
+FINDING_ID = re.compile(r"^cg-[0-9a-f]{10}$")
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+MAX_REASON = 1000
+
+HELP = f"""\
+**canon-gate commands** (in a comment on the pull request, on a line of their own):
+
+- `{PREFIX} waive <finding-id> <reason>`: let one finding pass on this pull request, with \
+the reason recorded in the `canon-gate/ledger` branch. Needs write, maintain or admin \
+permission. The waiver follows the finding across pushes while it persists, and never carries \
+to another pull request.
+- `{PREFIX} rerun`: audit the pull request again (the same as the check run's Re-run button).
+- `{PREFIX} help`: show this message.
+
+Finding ids look like `cg-0123abcd45` and are listed in the `canon-gate` check run."""
+
+
+@dataclass(frozen=True)
+class Waive:
+    finding_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rerun:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A line addressed to canon-gate that is not a valid command; `reply` says what is wrong."""
+
+    reply: str
+
+
+Command = Waive | Rerun | Help | Malformed
+
+
+def _command_lines(body: str) -> Iterable[str]:
+    """Yield the comment's lines outside fenced code and quotes, where a command may stand."""
+    fenced = False
+    for raw in body.splitlines():
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if not fenced and not line.startswith(">"):
+            yield line
+
+
+def parse_command(body: str | None) -> Command | None:
+    """Find the first `/canon-gate` command line in a comment; None when there is none."""
+    for line in _command_lines(body or ""):
+        words = line.split(None, 1)
+        if not words or words[0].lower() != PREFIX:
+            continue
+        rest = words[1].strip() if len(words) > 1 else ""
+        verb, _, args = rest.partition(" ")
+        verb = verb.lower()
+        if verb == "waive":
+            return _parse_waive(args.strip())
+        if verb == "rerun" and not args.strip():
+            return Rerun()
+        if verb == "help" and not args.strip():
+            return Help()
+        shown = f"`{PREFIX} {rest}`" if rest else f"`{PREFIX}`"
+        return Malformed(f"{shown} is not a canon-gate command.\n\n{HELP}")
+    return None
+
+
+def _parse_waive(args: str) -> Waive | Malformed:
+    finding_id, _, reason = args.partition(" ")
+    finding_id, reason = finding_id.strip().lower(), reason.strip()
+    usage = f"Usage: `{PREFIX} waive <finding-id> <reason>`."
+    if not finding_id:
+        return Malformed(f"Which finding? {usage}")
+    if not FINDING_ID.match(finding_id):
+        return Malformed(
+            f"`{finding_id}` is not a finding id: ids look like `cg-` followed by 10 hex digits, "
+            f"as listed in the `canon-gate` check run. {usage}"
+        )
+    if not reason:
+        return Malformed(f"A waiver needs a reason, and it is recorded in the ledger. {usage}")
+    if len(reason) > MAX_REASON:
+        return Malformed(f"The reason is longer than {MAX_REASON} characters; please shorten it.")
+    return Waive(finding_id=finding_id, reason=reason)
+
+
+@dataclass(frozen=True)
+class CommentContext:
+    """What a decision about a comment command needs, fetched by the handler."""
+
+    action: str  # the issue_comment webhook action: created, edited or deleted
+    on_pull_request: bool
+    sender_login: str
+    sender_type: str
+    # From GET collaborators/{user}/permission; None when GitHub did not say.
+    permission: str | None
+    ledger_enabled: bool
+    app_slug: str | None = None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    command: Waive | Rerun | Help
+    # For a waiver: the finding it lets pass.
+    finding: Finding | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The command changes nothing; `reply` is the user-facing answer."""
+
+    reply: str
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Not answered at all: a bot (or the App itself) wrote it."""
+
+    why: str
+
+
+Decision = Accepted | Refused | Ignored
+
+
+def is_bot(sender_login: str, sender_type: str, app_slug: str | None = None) -> bool:
+    """Tell whether a comment's author is a bot or the App itself, whose commands are ignored."""
+    login = sender_login.lower()
+    if sender_type == "Bot" or login.endswith("[bot]"):
+        return True
+    return app_slug is not None and login in (app_slug.lower(), f"{app_slug.lower()}[bot]")
+
+
+def check_command(ctx: CommentContext, command: Command) -> Decision:
+    """Decide whether a command may run; the rules shared by every command."""
+    if is_bot(ctx.sender_login, ctx.sender_type, ctx.app_slug):
+        return Ignored(f"comment by bot {ctx.sender_login}")
+    if ctx.action != "created":
+        verb = "deleted" if ctx.action == "deleted" else "edited"
+        return Refused(
+            f"canon-gate reads commands only from new comments, so this {verb} comment changed "
+            f"nothing. Post the command in a new comment instead."
+        )
+    if isinstance(command, Malformed):
+        return Refused(command.reply)
+    if isinstance(command, Help):
+        return Accepted(command)
+    if not ctx.on_pull_request:
+        return Refused(
+            "canon-gate commands work only in comments on a pull request, not on an issue."
+        )
+    if ctx.permission not in WRITE_PERMISSIONS:
+        have = ctx.permission or "no"
+        return Refused(
+            f"@{ctx.sender_login}, `{PREFIX}` commands need write, maintain or admin permission "
+            f"on this repository, and you have {have} permission. Nothing was changed."
+        )
+    return Accepted(command)
+
+
+def check_waiver(ctx: CommentContext, command: Command, latest: Report | None) -> Decision:
+    """Decide whether a waiver is granted, given the latest recorded report of this PR."""
+    decision = check_command(ctx, command)
+    if not isinstance(decision, Accepted) or not isinstance(command, Waive):
+        return decision
+    if not ctx.ledger_enabled:
+        return Refused(
+            "Waivers are unavailable in this repository: they are recorded in the ledger, and the "
+            "ledger is turned off (`ledger: false` in `.github/canon-gate.yml`). Nothing was "
+            "changed."
+        )
+    if latest is None:
+        return Refused(
+            f"There is no recorded canon-gate audit of this pull request yet, so there is no "
+            f"finding `{command.finding_id}` to waive."
+        )
+    finding = next((f for f in latest.findings if f.id == command.finding_id), None)
+    if finding is None:
+        return Refused(
+            f"The latest canon-gate audit of this pull request has no finding "
+            f"`{command.finding_id}`. Check the id in the newest `canon-gate` check run."
+        )
+    return Accepted(command, finding)
+
+
+def waived_reply(finding_id: str, reason: str, conclusion: str) -> str:
+    """Answer a granted waiver."""
+    return f"Waived {finding_id}: {reason}. The verdict is now {conclusion}."
+
+
+def not_recorded_reply(finding_id: str, why: str) -> str:
+    """Answer a waiver that was allowed but could not be written to the ledger."""
+    return (
+        f"The waiver of {finding_id} could not be recorded, so it does not count: {why}. "
+        "Nothing was changed."
+    )
+
+
+def rerun_reply() -> str:
+    return "Re-running the canon-gate audit of this pull request."
+
+
+def waivers_in_force(
+    waivers: Sequence[Waiver],
+    audits: Sequence[tuple[datetime, Report]],
+) -> dict[str, Waiver]:
+    """Return the waivers of one PR still in force, keyed by finding id (its fingerprint).
+
+    A waiver follows its finding across pushes while the finding persists: it lapses at the first
+    evaluated audit after it that no longer reports the finding. The newest waiver of an id wins.
+    """
+    latest: dict[str, Waiver] = {}
+    for waiver in sorted(waivers, key=lambda w: w.at):
+        latest[waiver.finding_id] = waiver
+    ordered = sorted(audits, key=lambda pair: pair[0])
+    in_force: dict[str, Waiver] = {}
+    for finding_id, waiver in latest.items():
+        later = [report for at, report in ordered if at > waiver.at and report.evaluated]
+        if all(any(f.id == finding_id for f in report.findings) for report in later):
+            in_force[finding_id] = waiver
+    return in_force

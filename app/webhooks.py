@@ -1,0 +1,153 @@
+"""The webhook edge: verify, parse, dispatch to every handler, and answer by the outcome.
+
+The signature is checked before anything else is read. A delivery id is remembered only once its
+delivery was fully handled, so a redelivery of one that failed is handled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+from gidgethub import BadRequest, sansio
+from gidgethub.routing import Router
+from pydantic import ValidationError
+
+from app import metrics
+from app.context import Context
+from app.errors import PermanentError, is_transient
+from app.runtime import RUNTIME
+
+log = logging.getLogger(__name__)
+
+# https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
+MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
+
+
+def signature_matches(body: bytes, header: str, secret: str) -> bool:
+    """Check `X-Hub-Signature-256` in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.encode())
+
+
+async def dispatch_all(router: Router, event: sansio.Event, ctx: Context) -> int:
+    """Run every handler for the event, even when one fails; then raise the worst failure.
+
+    gidgethub's `Router.dispatch` stops at the first handler that raises, which would silently
+    skip the rest. Returns how many handlers ran.
+    """
+    handlers = router.fetch(event)
+    failures: list[BaseException] = []
+    for handler in handlers:
+        try:
+            await handler(event, ctx)
+        except Exception as exc:
+            failures.append(exc)
+    if failures:
+        transient = [exc for exc in failures if is_transient(exc)]
+        raise (transient or failures)[0]
+    return len(handlers)
+
+
+def _answer(status: int, message: str, **fields: Any) -> web.Response:
+    return web.json_response({"message": message, **fields}, status=status)
+
+
+async def receive(request: web.Request) -> web.Response:
+    """Handle one delivery and answer after the work is done."""
+    runtime = request.app[RUNTIME]
+    if runtime.github_app is None or runtime.settings.github_webhook_secret is None:
+        return _answer(503, "canon-gate is in setup mode: open /setup to register the App")
+    if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+        return _answer(413, "payload over GitHub's 25 MB cap")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _answer(413, "payload over GitHub's 25 MB cap")
+    signature = request.headers.get("X-Hub-Signature-256")
+    secret = runtime.settings.github_webhook_secret.get_secret_value()
+    if not signature:
+        log.warning("webhook.unsigned", extra={"remote": request.remote})
+        return _answer(401, "missing X-Hub-Signature-256: deliveries must be signed")
+    if not signature_matches(body, signature, secret):
+        log.warning("webhook.bad_signature", extra={"remote": request.remote})
+        return _answer(401, "X-Hub-Signature-256 does not match the webhook secret")
+
+    event_name = request.headers.get("X-GitHub-Event")
+    delivery_id = request.headers.get("X-GitHub-Delivery")
+    if not event_name or not delivery_id:
+        return _answer(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+    if request.content_type != "application/json":
+        return _answer(415, "expected Content-Type application/json; set it on the webhook")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _answer(415, "the body is not JSON")
+    if not isinstance(data, dict):
+        return _answer(415, "the body is not a JSON object")
+
+    fields = {
+        "delivery_id": delivery_id,
+        "event": event_name,
+        "action": data.get("action"),
+        "installation_id": (data.get("installation") or {}).get("id"),
+        "repo": (data.get("repository") or {}).get("full_name"),
+    }
+    if event_name == "ping":
+        metrics.DELIVERIES.labels(event=event_name, outcome="ok").inc()
+        return _answer(200, "pong")
+    if delivery_id in runtime.handled:
+        metrics.DELIVERIES.labels(event=event_name, outcome="duplicate").inc()
+        return _answer(200, "already handled")
+
+    started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    budget = runtime.settings.delivery_budget_seconds
+    ctx = Context(
+        github_app=runtime.github_app,
+        settings=runtime.settings,
+        http=runtime.http,
+        delivery_id=delivery_id,
+        deadline=loop.time() + budget,
+    )
+    event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
+    outcome, response = "ok", _answer(200, "handled")
+    try:
+        async with asyncio.timeout(budget):
+            ran = await dispatch_all(runtime.router, event, ctx)
+        runtime.handled.add(delivery_id)
+        if not ran:
+            message = f"ignored: canon-gate does not act on {event_name}"
+            outcome, response = "ignored", _answer(200, message)
+    except ValidationError as exc:
+        outcome = "unusable"
+        log.warning("webhook.unusable_payload", extra={**fields, "error": str(exc)[:500]})
+        runtime.handled.add(delivery_id)
+        response = _answer(422, "payload cannot be acted on", errors=exc.error_count())
+    except Exception as exc:
+        if not is_transient(exc) and isinstance(exc, PermanentError | BadRequest):
+            # The installation or repository is gone, or a 4xx we caused: a replay would fail
+            # the same way, so say why and let it rest.
+            outcome = "gone"
+            log.warning("webhook.permanent_failure", extra={**fields, "error": str(exc)[:300]})
+            runtime.handled.add(delivery_id)
+            response = _answer(200, f"not actionable: {exc}")
+        else:
+            # Transient, or our own crash: 5xx so the delivery can be redelivered.
+            outcome = "retry"
+            log.exception("webhook.failed", extra={**fields, "error_type": type(exc).__name__})
+            response = _answer(
+                503, "handling failed; redeliver this delivery", error=type(exc).__name__
+            )
+    else:
+        log.info("webhook.handled", extra={**fields, "handlers": ran, "outcome": outcome})
+    metrics.DELIVERIES.labels(event=event_name, outcome=outcome).inc()
+    metrics.DELIVERY_LATENCY.labels(event=event_name).observe(time.perf_counter() - started)
+    return response
+
