@@ -69,7 +69,9 @@ def parse_result(structured: Any) -> RawResult:
     try:
         return RawResult.model_validate(structured)
     except ValidationError as exc:
-        raise ValueError(f"the structured result does not match the schema: {exc.errors()[:3]}")
+        raise ValueError(
+            f"the structured result does not match the schema: {exc.errors()[:3]}"
+        ) from None
 
 
 def to_finding(raw: RawFinding, sources: Sources) -> Finding:
@@ -80,7 +82,8 @@ def to_finding(raw: RawFinding, sources: Sources) -> Finding:
     verified = [e for e in evidence if e.verified]
     # The anchor: the first verified quote, else the first quote, else the location's start.
     anchor = (verified or evidence)[0].quote if evidence else f"line {raw.start_line}"
-    canon = sorted({(sources.canon.get(u).uri if sources.canon.get(u) else u) for u in raw.canon})
+    docs = {u: sources.canon.get(u) for u in raw.canon}
+    canon = sorted({doc.uri if doc is not None else u for u, doc in docs.items()})
     path = head_relative(raw.path, sources)
     return Finding(
         id=fingerprint(path, raw.kind, canon, anchor),

@@ -1,4 +1,4 @@
-"""Build the session's system prompt: a stable static prefix, then the foundation canon, then the PR.
+"""Build the system prompt: a stable static prefix, then the foundation canon, then the PR.
 
 Order matters for prompt caching: the audit protocol never changes between runs, the foundation
 documents change only when the base branch's canon does, and the per-PR part changes every run.

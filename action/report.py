@@ -145,7 +145,7 @@ class HintResult(_Model):
 
 
 class StructureProblem(_Model):
-    """A purely structural defect in a canon file the PR changes (frontmatter against its schema)."""
+    """A structural defect in a canon file the PR changes (frontmatter against its schema)."""
 
     path: str
     line: int = Field(default=1, ge=1)

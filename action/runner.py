@@ -138,7 +138,8 @@ async def _audit(
         return _fail(
             report,
             "awaiting a maintainer: this PR comes from a fork and `forks.require_approval` is on; "
-            "a maintainer's `/canon-gate rerun` (or a dispatch with approved=true) starts the audit",
+            "a maintainer's `/canon-gate rerun` (or a dispatch with approved=true) "
+            "starts the audit",
         )
     # Built before any work so a missing credential never spawns a session.
     try:

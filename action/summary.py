@@ -39,9 +39,11 @@ def markdown(report: Report) -> str:
         lines += [f"- {d.tool} `{_cell(d.target, 120)}`: {d.reason}" for d in run.denials[:20]]
         lines.append("")
     lines += [
-        f"PR #{run.pr} · head `{(run.head_sha or '?')[:12]}` · base `{(run.base_sha or '?')[:12]}` · "
+        f"PR #{run.pr} · head `{(run.head_sha or '?')[:12]}` · "
+        f"base `{(run.base_sha or '?')[:12]}` · "
         f"model {run.model or 'default'} · Claude Code {run.claude_code_version} · "
-        f"{run.turns} turns · {run.duration_ms / 1000:.1f} s · ${run.cost_usd:.4f} API-equivalent · "
+        f"{run.turns} turns · {run.duration_ms / 1000:.1f} s · "
+        f"${run.cost_usd:.4f} API-equivalent · "
         f"auth {run.auth_mode.value} · prompt `{run.prompt_hash}`",
         "",
     ]

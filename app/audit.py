@@ -65,7 +65,9 @@ async def start_audit(
     return run.id
 
 
-async def supersede(gh: GitHubAPI, ctx: Context, repo: Repository, old_sha: str, new_sha: str) -> None:
+async def supersede(
+    gh: GitHubAPI, ctx: Context, repo: Repository, old_sha: str, new_sha: str
+) -> None:
     """Conclude the active runs of an older push `cancelled`: a newer push replaced them."""
     for run in await checks.list_runs(gh, repo, old_sha, ctx.github_app.app_id):
         if run.status in checks.ACTIVE:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from app import render
-from app.render import Annotation
+from app.annotations import Annotation
 
 Conclusion = Literal["success", "failure", "action_required", "cancelled", "timed_out", "neutral"]
 ANNOTATIONS_PER_REQUEST = 50
@@ -26,7 +26,11 @@ class Action(TypedDict):
     identifier: str
 
 
-RERUN = Action(label="Re-run", description="Run the canon-gate audit again", identifier="rerun")
+# The Re-run button's identifier, which `check_run.requested_action` carries back.
+RERUN = "rerun"
+RERUN_BUTTON = Action(
+    label="Re-run", description="Run the canon-gate audit again", identifier=RERUN
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class CheckRunResult:
     summary: str
     text: str | None = None
     annotations: tuple[Annotation, ...] = ()
-    actions: tuple[Action, ...] = (RERUN,)
+    actions: tuple[Action, ...] = (RERUN_BUTTON,)
     # Ids of unwaived substantive findings: what blocks the merge (for the ledger's record).
     blocking: tuple[str, ...] = ()
 
@@ -50,7 +54,7 @@ class CheckRunResult:
             raise ValueError("check run summary exceeds 65,535 characters")
         if self.text is not None and len(self.text) > render.MAX_TEXT:
             raise ValueError("check run text exceeds 65,535 characters")
-        if len(self.actions) > MAX_ACTIONS or RERUN not in self.actions:
+        if len(self.actions) > MAX_ACTIONS or RERUN_BUTTON not in self.actions:
             raise ValueError("a check run has at most 3 buttons, one of them Re-run")
 
     def _output(self, annotations: Sequence[Annotation]) -> dict[str, object]:

@@ -54,7 +54,9 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         problem = str(exc)
     if run.conclusion != "success" and report is None:
         # A failed job means the audit could not run: say why the run ended.
-        problem = _FAILED_RUN.get(run.conclusion or "", f"the audit workflow ended {run.conclusion}")
+        problem = _FAILED_RUN.get(
+            run.conclusion or "", f"the audit workflow ended {run.conclusion}"
+        )
 
     check_run = await _check_run_for(gh, ctx, repo, run, report)
     if check_run is None:

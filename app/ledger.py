@@ -295,21 +295,17 @@ class _Head(NamedTuple):
     tree: str
 
 
-def _message(exc: BadRequest) -> str:
-    return str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-
-
 def _is_race(exc: BadRequest) -> bool:
     """Tell a lost compare-and-swap (re-read and retry) from a refusal."""
     if exc.status_code != HTTPStatus.UNPROCESSABLE_ENTITY:
         return False
-    text = str(exc).lower()
+    text = f"{exc} {getattr(exc, 'response', '')}".lower()
     return "fast forward" in text or "fast-forward" in text or "already exists" in text
 
 
 def _refusal(exc: BadRequest, step: str, creating: bool) -> LedgerWriteRefused:
     status = int(exc.status_code)
-    said = _message(exc)
+    said = str(exc)
     if status == HTTPStatus.CONFLICT or (creating and "empty" in said.lower()):
         why = (
             "the repository is empty, and the ledger branch can only be created once it has a "
@@ -491,8 +487,11 @@ async def read_history(
     try:
         ref: Any = await gh.getitem(f"/repos/{repo}/git/ref/heads/{BRANCH}")
     except BadRequest as exc:
+        # No branch yet (or an empty repository): nothing was ever recorded.
         if exc.status_code in {HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT}:
             return History([], [])
+        if exc.status_code == HTTPStatus.FORBIDDEN and not isinstance(exc, RateLimitExceeded):
+            raise LedgerUnreadable(f"GitHub answered 403 to GET git/ref/heads/{BRANCH}") from exc
         raise
     commit_sha = str(ref["object"]["sha"])
     tree = await _get(gh, f"/repos/{repo}/git/trees/{commit_sha}?recursive=1")

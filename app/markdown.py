@@ -32,8 +32,10 @@ def one_line(text: str) -> str:
 
 def shorten(text: str, limit: int) -> str:
     """Put text on one line and cut it to at most `limit` characters, marking the cut."""
-    flat = one_line(text)
-    if len(flat) <= limit:
+    # Flatten only a generous prefix: hostile text can be megabytes long.
+    head = text[: limit * 8 + 64]
+    flat = one_line(head)
+    if len(flat) <= limit and len(head) == len(text):
         return flat
     return flat[: limit - 1].rstrip() + ELLIPSIS
 

@@ -49,3 +49,9 @@ REDELIVERIES = Counter(
     "Failed deliveries the reconciler asked GitHub to redeliver.",
     registry=REGISTRY,
 )
+RECONCILE_PASSES = Counter(
+    "canon_gate_reconcile_passes_total",
+    "Passes of the delivery-log reconciler, by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -1,4 +1,4 @@
-"""Render check run output: the summary markdown, annotations and their limits.
+"""Render a check run's summary markdown within GitHub's limits.
 
 Pure: it takes judged findings and a report and returns text within GitHub's limits
 (https://docs.github.com/en/rest/checks/runs#update-a-check-run). Every string that came from a
@@ -9,35 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal
 
 from action.report import ARTIFACT_NAME, Finding, HintResult, RunInfo, StructureProblem
 from app.lifecycle import FindingState, Waiver
-from app.markdown import ELLIPSIS, cell, cut, cut_bytes, fenced, inline, one_line, shorten
+from app.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
 
 SUMMARY_MARKER = "<!-- canon-gate:summary -->"
 MAX_SUMMARY = 65_535
 MAX_TEXT = 65_535
 MAX_TITLE = 255
-# GitHub allows 64 KB per annotation message and raw_details; stay a little under, in bytes.
-MAX_MESSAGE_BYTES = 64_000
-MAX_QUOTE = 4_000
 MAX_HINTS_SHOWN = 50
 MAX_NOTE = 1_000
 
 Level = Literal["notice", "warning", "failure"]
-
-
-class Annotation(TypedDict):
-    """GitHub's check run annotation object."""
-
-    path: str
-    start_line: int
-    end_line: int
-    annotation_level: Level
-    title: str
-    message: str
-    raw_details: NotRequired[str]
 
 
 @dataclass(frozen=True)
@@ -87,7 +72,7 @@ class Shown:
         return "failure" if self.finding.substantive else "warning"
 
 
-def _kind(finding: Finding) -> str:
+def kind_label(finding: Finding) -> str:
     return finding.kind.value.replace("_", " ")
 
 
@@ -98,68 +83,6 @@ def _location(finding: Finding) -> str:
         lines += f"-{loc.end_line}"
     path = loc.path if len(loc.path) <= 80 else ELLIPSIS + loc.path[-79:]
     return f"{path}:{lines}"
-
-
-# Annotations (plain text, not markdown: GitHub shows the message verbatim).
-
-
-def annotation_title(finding: Finding) -> str:
-    return shorten(f"[{finding.classification.value}] {_kind(finding)}: {finding.claim}", MAX_TITLE)
-
-
-def annotation_message(shown: Shown, links: Links) -> str:
-    """Write the claim, the evidence quotes, the canon relied on and the suggested fix."""
-    finding = shown.finding
-    parts: list[str] = []
-    if shown.waiver is not None:
-        waiver = shown.waiver
-        parts.append(f"Waived by {waiver.user}: {shorten(waiver.reason, MAX_NOTE)}")
-    parts.append(finding.claim.strip())
-    if finding.evidence:
-        lines = ["Evidence:"]
-        for item in finding.evidence:
-            where = item.source + (f" line {item.line}" if item.line else "")
-            where += f" @ {item.commit[:12]}" if item.commit else ""
-            where += "" if item.verified else " (unverified)"
-            quote = item.quote
-            if len(quote) > MAX_QUOTE:
-                quote = quote[:MAX_QUOTE] + ELLIPSIS
-            lines.append(f"- {where}:")
-            lines.extend(f"    > {line}" for line in quote.splitlines() or [""])
-        parts.append("\n".join(lines))
-    if finding.canon:
-        parts.append("Canon: " + ", ".join(finding.canon))
-    fix = finding.suggested_fix
-    if fix is not None:
-        fix_text = f"Suggested fix: {fix.description.strip()}"
-        if fix.replacement:
-            fix_text += "\n" + fenced(fix.replacement)
-        parts.append(fix_text)
-    parts.append(f"Finding {finding.id}. To waive: /canon-gate waive {finding.id} <reason>")
-    return cut_bytes("\n\n".join(parts), MAX_MESSAGE_BYTES, links.pointer())
-
-
-def annotation(shown: Shown, links: Links) -> Annotation:
-    loc = shown.finding.location
-    return Annotation(
-        path=loc.path,
-        start_line=loc.start_line,
-        end_line=loc.end_line,
-        annotation_level=shown.level,
-        title=annotation_title(shown.finding),
-        message=annotation_message(shown, links),
-    )
-
-
-def structure_annotation(problem: StructureProblem, links: Links) -> Annotation:
-    return Annotation(
-        path=problem.path,
-        start_line=problem.line,
-        end_line=problem.line,
-        annotation_level="failure",
-        title=shorten(f"[structure] {problem.rule}", MAX_TITLE),
-        message=cut_bytes(problem.message, MAX_MESSAGE_BYTES, links.pointer()),
-    )
 
 
 # Summary markdown.
@@ -212,7 +135,7 @@ def _finding_cells(finding: Finding) -> list[str]:
     return [
         inline(finding.id),
         finding.classification.value,
-        _kind(finding),
+        kind_label(finding),
         inline(_location(finding)),
         cell(finding.claim),
     ]

@@ -13,13 +13,15 @@ from types import MappingProxyType
 
 from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, Report
 from app import render
-from app.checkrun import RERUN, Action, CheckRunResult, Conclusion
+from app.annotations import Annotation, annotation, structure_annotation
+from app.checkrun import RERUN, RERUN_BUTTON, Action, CheckRunResult, Conclusion
 from app.lifecycle import FindingState, Lifecycle, Waiver
-from app.markdown import inline, shorten
-from app.render import Annotation, Links, Shown
+from app.markdown import inline, one_line, shorten
+from app.render import Links, Shown
 
 __all__ = [
     "RERUN",
+    "RERUN_BUTTON",
     "Action",
     "Annotation",
     "CheckRunResult",
@@ -123,8 +125,9 @@ def decide(
     if blocking:
         new = sum(1 for s in blocking if s.state == FindingState.NEW)
         title = f"{_plural(len(blocking), 'substantive finding')} to resolve or waive"
-        detail = f"{new} new, {len(blocking) - new} persisting" if lifecycle is not None else ""
-        line = ", ".join(x for x in [detail, *extras] if x)
+        ages = [f"{new} new", f"{len(blocking) - new} persisting"] if lifecycle is not None else []
+        line = ", ".join(a for a in ages if not a.startswith("0 "))
+        line += (("; also " if line else "") + ", ".join(extras)) if extras else ""
         conclusion: Conclusion = "failure"
         head = render.headline("❌", f"Failed: {title}" + (f" ({line})" if line else ""))
     else:
@@ -148,7 +151,7 @@ def decide(
         conclusion=conclusion,
         title=shorten(title, render.MAX_TITLE),
         summary=summary,
-        annotations=tuple(render.annotation(s, links) for s in current),
+        annotations=tuple(annotation(s, links) for s in current),
         blocking=tuple(s.finding.id for s in blocking),
     )
 
@@ -202,20 +205,28 @@ def unsupported_schema(version: int, *, links: Links = _NO_LINKS) -> CheckRunRes
 
 
 def setup_required(
-    *, status: int | None = None, message: str | None = None, links: Links = _NO_LINKS
+    message: str | None = None,
+    *,
+    workflow_missing: bool = True,
+    status: int | None = None,
+    links: Links = _NO_LINKS,
 ) -> CheckRunResult:
-    """Conclude `action_required` when the audit workflow is missing or dispatch was refused."""
-    answer = f"GitHub answered {status}" if status is not None else "GitHub refused the dispatch"
+    """Conclude `action_required` when the audit workflow is missing or dispatch was refused.
+
+    `message` is the error GitHub gave (quoted verbatim); `status` its HTTP status, if known.
+    """
+    what = "is not installed" if workflow_missing else "could not be started"
+    answer = f" (GitHub answered {status})" if status is not None else ""
     parts = [
-        render.headline("🛠️", "Setup required: the canon-gate audit workflow is not installed"),
-        f"canon-gate could not start the audit workflow `{WORKFLOW_PATH}` on the default branch "
-        f"({answer}). To install it:",
+        render.headline("🛠️", f"Setup required: the canon-gate audit workflow {what}"),
+        f"canon-gate could not dispatch `{WORKFLOW_PATH}` on the default branch{answer}. "
+        "To install the workflow:",
         "1. In a checkout of this repository, run `canon-gate init`. It writes "
         f"`{WORKFLOW_PATH}` and a starter config `{CONFIG_PATH}`.\n"
-        f"2. Commit both files to the **default branch** (the workflow that judges a pull "
-        "request always comes from there).\n"
+        "2. Commit both files to the **default branch**: the workflow that judges a pull "
+        "request always comes from there, so a pull request cannot add or change it.\n"
         "3. Add the repository secret `CLAUDE_CODE_OAUTH_TOKEN` (Settings → Secrets and variables "
-        "→ Actions), with a token made by running `claude setup-token`.\n"
+        "→ Actions) holding the token that `claude setup-token` prints.\n"
         "4. Press **Re-run** here, or comment `/canon-gate rerun` on the pull request.",
         "The error GitHub gave:" if message else "",
         render.detail_block(message),
@@ -233,7 +244,7 @@ def superseded(newer_sha: str) -> CheckRunResult:
     sha = inline(shorten(newer_sha, 40))
     return CheckRunResult(
         conclusion="cancelled",
-        title=f"Superseded by {shorten(newer_sha, 12)}",
+        title=f"Superseded by {one_line(newer_sha)[:7]}",
         summary=render.page(
             [
                 render.headline("⏭️", "Superseded"),
@@ -259,14 +270,17 @@ def duplicate(kept_check_run_id: int) -> CheckRunResult:
     )
 
 
-def overdue(started_at: datetime, limit: timedelta, *, links: Links = _NO_LINKS) -> CheckRunResult:
-    """Conclude `timed_out` for an audit whose workflow never reported back."""
-    minutes = int(limit.total_seconds() // 60)
+def overdue(
+    limit: timedelta, started_at: datetime | None = None, *, links: Links = _NO_LINKS
+) -> CheckRunResult:
+    """Conclude `timed_out` for an audit whose workflow never reported back within `limit`."""
+    minutes = max(int(limit.total_seconds() // 60), 1)
+    since = f" (started {started_at.isoformat(timespec='seconds')})" if started_at else ""
     parts = [
         render.headline("⏱️", "Timed out"),
-        f"The audit workflow started at {started_at.isoformat(timespec='seconds')} did not "
-        f"report back within {minutes} minutes, so this run was not evaluated and the merge "
-        "stays blocked. Press **Re-run** or comment `/canon-gate rerun` to try again.",
+        f"The audit workflow{since} did not report back within {minutes} minutes, so this "
+        "run was not evaluated and the merge stays blocked. Press **Re-run** or comment "
+        "`/canon-gate rerun` to try again.",
         links.markdown(),
     ]
     return CheckRunResult(
@@ -313,5 +327,5 @@ def structure_result(report: Report, *, links: Links = _NO_LINKS) -> CheckRunRes
         conclusion="failure",
         title=title,
         summary=render.page([head, intro, table, links.markdown()], links),
-        annotations=tuple(render.structure_annotation(p, links) for p in ordered),
+        annotations=tuple(structure_annotation(p, links) for p in ordered),
     )

@@ -150,4 +150,3 @@ async def receive(request: web.Request) -> web.Response:
     metrics.DELIVERIES.labels(event=event_name, outcome=outcome).inc()
     metrics.DELIVERY_LATENCY.labels(event=event_name).observe(time.perf_counter() - started)
     return response
-

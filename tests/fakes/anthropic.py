@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +76,8 @@ class FakeAnthropic:
         self._ids = 0
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Called on every request, while the CLI that sent it is alive (tests inspect it).
+        self.on_request: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -88,12 +91,12 @@ class FakeAnthropic:
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
         app.router.add_route("*", "/{tail:.*}", self._other)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, shutdown_timeout=0.1)
+        site = web.SockSite(self._runner, sock)
         await site.start()
         return self
 
@@ -117,6 +120,8 @@ class FakeAnthropic:
             body = {}
         rec = Recorded(request.path, request.query_string, dict(request.headers), body, raw)
         self.requests.append(rec)
+        if self.on_request is not None:
+            self.on_request()
         return rec
 
     async def _other(self, request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ import yaml
 from aiohttp import web
 
 from .auth import require_repo
-from .errors import GitHubError, fake_of, not_found, unprocessable
+from .errors import BODY, GitHubError, fake_of, not_found, unprocessable
 from .state import Artifact, Repo, WorkflowRun, ids
 
 routes = web.RouteTableDef()
@@ -161,8 +161,11 @@ def artifact_json(repo: Repo, artifact: Artifact, run: WorkflowRun) -> dict[str,
         "expires_at": clock.iso(artifact.created_at + ARTIFACT_TTL),
         "updated_at": clock.iso(artifact.created_at),
         "workflow_run": {
-            "id": run.id, "repository_id": repo.id, "head_repository_id": repo.id,
-            "head_branch": run.head_branch, "head_sha": run.head_sha,
+            "id": run.id,
+            "repository_id": repo.id,
+            "head_repository_id": repo.id,
+            "head_branch": run.head_branch,
+            "head_sha": run.head_sha,
         },
     }
 
@@ -170,7 +173,7 @@ def artifact_json(repo: Repo, artifact: Artifact, run: WorkflowRun) -> dict[str,
 @routes.post(BASE + "/actions/workflows/{workflow_id}/dispatches")
 async def create_dispatch(request: web.Request) -> web.Response:
     repo = require_repo(request, "actions", "write")
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     run = dispatch(repo, request.match_info["workflow_id"], body["ref"], body.get("inputs") or {})
     if not body.get("return_run_details"):
         return web.Response(status=204)

@@ -12,7 +12,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .errors import GitHubError, fake_of, not_found, unprocessable
+from .errors import BODY, GitHubError, fake_of, not_found, unprocessable
 from .state import LEVELS, App, Repo, Token
 
 routes = web.RouteTableDef()
@@ -49,6 +49,9 @@ class Auth:
     token: Token | None = None
 
 
+AUTH: web.RequestKey[Auth] = web.RequestKey("auth", Auth)
+
+
 def parse_auth(request: web.Request) -> Auth:
     """Classify the Authorization header without failing: routes decide what they accept."""
     header = request.headers.get("Authorization", "")
@@ -64,7 +67,7 @@ def parse_auth(request: web.Request) -> Auth:
 def require_jwt(request: web.Request) -> App:
     """Verify an App JWT as GitHub does and return its App."""
     fake = fake_of(request)
-    auth: Auth = request["auth"]
+    auth: Auth = request[AUTH]
     if auth.kind != "jwt" or auth.credential is None:
         raise GitHubError(401, "A JSON web token could not be decoded")
     try:
@@ -85,7 +88,8 @@ def require_jwt(request: web.Request) -> App:
         )
     except jwt.ExpiredSignatureError as exc:
         raise GitHubError(
-            401, "'Expiration time' claim ('exp') must be a numeric value representing the future time"
+            401,
+            "'Expiration time' claim ('exp') must be a numeric value representing the future time",
         ) from exc
     except jwt.PyJWTError as exc:
         raise GitHubError(401, "A JSON web token could not be decoded") from exc
@@ -99,7 +103,7 @@ def require_jwt(request: web.Request) -> App:
 
 def current_token(request: web.Request) -> Token:
     """Return the request's live installation token, or answer 401 like GitHub."""
-    auth: Auth = request["auth"]
+    auth: Auth = request[AUTH]
     if auth.kind == "jwt":
         raise GitHubError(403, NOT_ACCESSIBLE)
     token = auth.token
@@ -111,7 +115,7 @@ def current_token(request: web.Request) -> Token:
 def require_repo(request: web.Request, permission: str, level: str) -> Repo:
     """Authorise an installation token on the request's repository and return the repository."""
     fake = fake_of(request)
-    if request["auth"].kind == "none":
+    if request[AUTH].kind == "none":
         raise not_found()  # every fake repository is private
     token = current_token(request)
     repo = fake.repos.get(f"{request.match_info['owner']}/{request.match_info['repo']}".lower())
@@ -134,7 +138,7 @@ async def create_token(request: web.Request) -> web.Response:
         raise not_found()
     if installation.suspended:
         raise GitHubError(403, "This installation has been suspended")
-    body: dict[str, Any] = request["json"] or {}
+    body: dict[str, Any] = request[BODY] or {}
     repos = [r for r in fake.repos.values() if r.installation_id == installation.id]
     ids: list[int] | None = None
     if "repositories" in body or "repository_ids" in body:
@@ -152,7 +156,9 @@ async def create_token(request: web.Request) -> web.Response:
         asked: dict[str, str] = body["permissions"]
         for name, level in asked.items():
             if LEVELS.get(level, 9) > LEVELS[app.permissions.get(name, "none")]:
-                raise unprocessable("The permissions requested are not granted to this installation.")
+                raise unprocessable(
+                    "The permissions requested are not granted to this installation."
+                )
         permissions = dict(asked)
     token = Token(new_token(), installation.id, app.id, permissions, ids, fake.clock.now() + 3600)
     fake.tokens[token.token] = token

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import current_token, require_repo
-from .errors import GitHubError, fake_of, not_found, unprocessable
+from .errors import BODY, GitHubError, fake_of, not_found, unprocessable
 from .state import CheckRun, Repo, ids
 
 routes = web.RouteTableDef()
@@ -81,19 +81,33 @@ def apply(run: CheckRun, body: dict[str, Any], now: str) -> None:
 async def create(request: web.Request) -> web.Response:
     repo = require_repo(request, "checks", "write")
     token = current_token(request)
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     if repo.resolve(body["head_sha"]) != body["head_sha"]:
         raise unprocessable("No commit found for SHA: " + body["head_sha"])
     fake = fake_of(request)
     suite = next(
-        (r.check_suite_id for r in repo.check_runs.values()
-         if r.head_sha == body["head_sha"] and r.app_id == token.app_id),
+        (
+            r.check_suite_id
+            for r in repo.check_runs.values()
+            if r.head_sha == body["head_sha"] and r.app_id == token.app_id
+        ),
         next(ids),
     )
     run = CheckRun(
-        next(ids), token.app_id, body["name"], body["head_sha"], "queued", None,
-        body.get("external_id", ""), body.get("details_url"), fake.clock.iso(), None,
-        {}, [], [], suite,
+        next(ids),
+        token.app_id,
+        body["name"],
+        body["head_sha"],
+        "queued",
+        None,
+        body.get("external_id", ""),
+        body.get("details_url"),
+        fake.clock.iso(),
+        None,
+        {},
+        [],
+        [],
+        suite,
     )
     apply(run, body, fake.clock.iso())
     repo.check_runs[run.id] = run
@@ -111,10 +125,12 @@ def find(request: web.Request, repo: Repo) -> CheckRun:
 async def update(request: web.Request) -> web.Response:
     repo = require_repo(request, "checks", "write")
     run = find(request, repo)
-    if run.app_id != current_token(request).app_id:
-        raise GitHubError(403, "Invalid app_id `%d` - check run can only be modified by its creator" % current_token(request).app_id)
+    app_id = current_token(request).app_id
+    if run.app_id != app_id:
+        message = f"Invalid app_id `{app_id}` - check run can only be modified by its creator"
+        raise GitHubError(403, message)
     fake = fake_of(request)
-    apply(run, request["json"] or {}, fake.clock.iso())
+    apply(run, request[BODY] or {}, fake.clock.iso())
     return web.json_response(run_json(repo, run, fake.public_api_url))
 
 
@@ -176,5 +192,8 @@ async def list_for_ref(request: web.Request) -> web.Response:
         runs = latest
     base = fake_of(request).public_api_url
     return web.json_response(
-        {"total_count": len(runs), "check_runs": [run_json(repo, r, base) for r in page(request, runs)]}
+        {
+            "total_count": len(runs),
+            "check_runs": [run_json(repo, r, base) for r in page(request, runs)],
+        }
     )

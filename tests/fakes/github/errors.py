@@ -11,13 +11,19 @@ if TYPE_CHECKING:
 
 DOCS = "https://docs.github.com/rest"
 FAKE: web.AppKey[FakeGitHub] = web.AppKey("fake_github")
+BODY: web.RequestKey[Any] = web.RequestKey("json", object)
 
 
 class GitHubError(Exception):
     """Raised by a route handler to answer the way GitHub does (`{message, documentation_url}`)."""
 
     def __init__(
-        self, status: int, message: str, *, errors: list[Any] | None = None, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status

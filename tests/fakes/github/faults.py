@@ -60,7 +60,7 @@ class Faults:
 
 
 MESSAGES = {
-    403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",  # noqa: E501
     429: "You have exceeded a secondary rate limit.",
     500: "Server Error",
     502: "Server Error",

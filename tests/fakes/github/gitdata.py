@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import current_token, require_repo
-from .errors import GitHubError, fake_of, not_found, unprocessable
+from .errors import BODY, GitHubError, fake_of, not_found, unprocessable
 from .state import AUTHOR, LEVELS, Repo
 
 routes = web.RouteTableDef()
@@ -42,59 +42,18 @@ def commit_json(repo: Repo, sha: str) -> dict[str, Any]:
         "message": commit.message,
         "tree": {"sha": commit.tree, "url": f"{api(repo)}/git/trees/{commit.tree}"},
         "parents": [{"sha": p, "url": f"{api(repo)}/git/commits/{p}"} for p in commit.parents],
-        "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+        "verification": {
+            "verified": False,
+            "reason": "unsigned",
+            "signature": None,
+            "payload": None,
+        },
     }
 
 
 def not_empty(repo: Repo) -> None:
     if not repo.refs:
         raise GitHubError(409, "Git Repository is empty.")
-
-
-@routes.get(BASE)
-async def get_repo(request: web.Request) -> web.Response:
-    repo = require_repo(request, "metadata", "read")
-    return web.json_response(repo.json())
-
-
-@routes.get(BASE + "/contents/{path:.+}")
-async def contents(request: web.Request) -> web.Response:
-    repo = require_repo(request, "contents", "read")
-    sha = repo.resolve(request.query.get("ref", repo.default_branch))
-    if sha is None:
-        raise not_found()
-    path = request.match_info["path"].strip("/")
-    files = repo.store.flatten(repo.store.commits[sha].tree)
-    if path in files:
-        data = repo.store.blobs[files[path][1]]
-        return web.json_response(entry_json(repo, path, files[path][1], "file", data))
-    listing = sorted({p[len(path) + 1 :].split("/")[0] for p in files if p.startswith(path + "/")})
-    if not listing:
-        raise not_found()
-    out = []
-    for name in listing:
-        child = f"{path}/{name}"
-        kind = "file" if child in files else "dir"
-        out.append(entry_json(repo, child, files[child][1] if kind == "file" else "", kind, None))
-    return web.json_response(out)
-
-
-def entry_json(repo: Repo, path: str, sha: str, kind: str, data: bytes | None) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": kind,
-        "name": path.rsplit("/", 1)[-1],
-        "path": path,
-        "sha": sha,
-        "size": len(repo.store.blobs[sha]) if kind == "file" else 0,
-        "url": f"{api(repo)}/contents/{path}",
-        "html_url": f"https://github.com/{repo.full_name}/blob/HEAD/{path}",
-        "git_url": f"{api(repo)}/git/blobs/{sha}",
-        "download_url": None,
-    }
-    if data is not None:
-        item["encoding"] = "base64"
-        item["content"] = base64.encodebytes(data).decode()
-    return item
 
 
 @routes.get(BASE + "/git/ref/{ref:.+}")
@@ -115,9 +74,10 @@ def guard_write(request: web.Request, repo: Repo, ref: str, old: str | None, new
     after = repo.store.flatten(repo.store.commits[new].tree)
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     token = current_token(request)
-    if any(p.startswith(WORKFLOWS) for p in changed) and LEVELS[
-        token.permissions.get("workflows", "none")
-    ] < LEVELS["write"]:
+    if (
+        any(p.startswith(WORKFLOWS) for p in changed)
+        and LEVELS[token.permissions.get("workflows", "none")] < LEVELS["write"]
+    ):
         path = min(p for p in changed if p.startswith(WORKFLOWS))
         raise GitHubError(
             403,
@@ -129,7 +89,7 @@ def guard_write(request: web.Request, repo: Repo, ref: str, old: str | None, new
 @routes.post(BASE + "/git/refs")
 async def create_ref(request: web.Request) -> web.Response:
     repo = require_repo(request, "contents", "write")
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     ref, sha = body["ref"], body["sha"]
     if not repo.refs:
         raise unprocessable("Git Repository is empty.")
@@ -147,7 +107,7 @@ async def create_ref(request: web.Request) -> web.Response:
 @routes.patch(BASE + "/git/refs/{ref:.+}")
 async def update_ref(request: web.Request) -> web.Response:
     repo = require_repo(request, "contents", "write")
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     ref = "refs/" + request.match_info["ref"]
     if ref not in repo.refs:
         raise unprocessable("Reference does not exist")
@@ -166,7 +126,7 @@ async def update_ref(request: web.Request) -> web.Response:
 async def create_blob(request: web.Request) -> web.Response:
     repo = require_repo(request, "contents", "write")
     not_empty(repo)
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     raw = body["content"]
     data = base64.b64decode(raw) if body.get("encoding") == "base64" else raw.encode()
     sha = repo.store.put_blob(data)
@@ -196,7 +156,7 @@ async def get_blob(request: web.Request) -> web.Response:
 async def create_tree(request: web.Request) -> web.Response:
     repo = require_repo(request, "contents", "write")
     not_empty(repo)
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     store = repo.store
     files: dict[str, tuple[str, str]] = {}
     if "base_tree" in body:
@@ -248,7 +208,7 @@ async def get_tree(request: web.Request) -> web.Response:
 async def create_commit(request: web.Request) -> web.Response:
     repo = require_repo(request, "contents", "write")
     not_empty(repo)
-    body: dict[str, Any] = request["json"]
+    body: dict[str, Any] = request[BODY]
     if body["tree"] not in repo.store.trees:
         raise unprocessable("Tree SHA does not exist")
     parents = list(body.get("parents") or [])
@@ -267,30 +227,3 @@ async def get_commit(request: web.Request) -> web.Response:
     if sha not in repo.store.commits:
         raise not_found()
     return web.json_response(commit_json(repo, sha))
-
-
-@routes.get(BASE + "/compare/{basehead}")
-async def compare(request: web.Request) -> web.Response:
-    repo = require_repo(request, "contents", "read")
-    base, _, head = request.match_info["basehead"].partition("...")
-    base_sha, head_sha = repo.resolve(base), repo.resolve(head)
-    if base_sha is None or head_sha is None:
-        raise not_found()
-    before, after = repo.store.flatten_commit(base_sha), repo.store.flatten_commit(head_sha)
-    files = []
-    for path in sorted(before.keys() | after.keys()):
-        if before.get(path) == after.get(path):
-            continue
-        status = "added" if path not in before else "removed" if path not in after else "modified"
-        files.append({"filename": path, "status": status, "sha": (after.get(path) or ("", ""))[1]})
-    ahead = repo.store.is_ancestor(base_sha, head_sha)
-    return web.json_response(
-        {
-            "status": "identical" if base_sha == head_sha else "ahead" if ahead else "diverged",
-            "base_commit": commit_json(repo, base_sha),
-            "merge_base_commit": commit_json(repo, base_sha),
-            "files": files,
-            "commits": [],
-            "total_commits": 0,
-        }
-    )

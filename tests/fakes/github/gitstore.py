@@ -29,13 +29,13 @@ class ObjectStore:
 
     def put_blob(self, data: bytes) -> str:
         # The same sha git would compute, so fixtures can be cross-checked with `git hash-object`.
-        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
         self.blobs[sha] = data
         return sha
 
     def put_tree(self, entries: dict[str, Entry]) -> str:
         raw = json.dumps(sorted(entries.items())).encode()
-        sha = hashlib.sha1(b"tree " + raw).hexdigest()
+        sha = hashlib.sha1(b"tree " + raw, usedforsecurity=False).hexdigest()
         self.trees[sha] = dict(entries)
         return sha
 
@@ -43,7 +43,7 @@ class ObjectStore:
         self, tree: str, parents: list[str], message: str, author: dict[str, str]
     ) -> str:
         raw = json.dumps([tree, parents, message, author], sort_keys=True).encode()
-        sha = hashlib.sha1(b"commit " + raw).hexdigest()
+        sha = hashlib.sha1(b"commit " + raw, usedforsecurity=False).hexdigest()
         self.commits[sha] = Commit(sha, tree, list(parents), message, dict(author))
         return sha
 

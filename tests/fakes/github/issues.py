@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import current_token, require_repo
-from .errors import fake_of, not_found
+from .errors import BODY, fake_of, not_found
 from .state import Comment, Pull, Repo, ids, user_json
 
 routes = web.RouteTableDef()
@@ -80,10 +80,20 @@ async def pull_files(request: web.Request) -> web.Response:
     out = []
     for path in sorted(before.keys() | after.keys()):
         if before.get(path) != after.get(path):
-            status = "added" if path not in before else "removed" if path not in after else "modified"
+            status = (
+                "added" if path not in before else "removed" if path not in after else "modified"
+            )
             sha = (after.get(path) or before[path])[1]
-            out.append({"sha": sha, "filename": path, "status": status, "additions": 0,
-                        "deletions": 0, "changes": 0})
+            out.append(
+                {
+                    "sha": sha,
+                    "filename": path,
+                    "status": status,
+                    "additions": 0,
+                    "deletions": 0,
+                    "changes": 0,
+                }
+            )
     return web.json_response(out)
 
 
@@ -131,7 +141,7 @@ async def create_comment(request: web.Request) -> web.Response:
     token = current_token(request)
     now = fake_of(request).clock.iso()
     login = f"{repo.fake.apps[token.app_id].slug}[bot]"
-    comment = Comment(next(ids), number, request["json"]["body"], login, token.app_id, now, now)
+    comment = Comment(next(ids), number, request[BODY]["body"], login, token.app_id, now, now)
     repo.comments[comment.id] = comment
     return web.json_response(comment_json(repo, comment), status=201)
 
@@ -149,7 +159,7 @@ async def update_comment(request: web.Request) -> web.Response:
     comment = find_comment(request, repo)
     if comment.app_id != current_token(request).app_id:
         raise not_found()  # an App may edit only its own comments
-    comment.body = request["json"]["body"]
+    comment.body = request[BODY]["body"]
     comment.updated_at = fake_of(request).clock.iso()
     return web.json_response(comment_json(repo, comment))
 
@@ -160,7 +170,7 @@ async def react(request: web.Request) -> web.Response:
     comment = find_comment(request, repo)
     token = current_token(request)
     login = f"{repo.fake.apps[token.app_id].slug}[bot]"
-    content = request["json"]["content"]
+    content = request[BODY]["content"]
     for reaction in comment.reactions:
         if reaction["content"] == content and reaction["user"]["login"] == login:
             return web.json_response(reaction, status=200)
@@ -182,9 +192,7 @@ LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "re
 async def permission(request: web.Request) -> web.Response:
     repo = require_repo(request, "metadata", "read")
     user = request.match_info["username"]
-    role = repo.permissions.get(user)
-    if role is None:
-        raise not_found()  # "<user> is not a user" on a private repository
+    role = repo.permissions.get(user, "none")  # an existing user without access
     return web.json_response(
         {"permission": LEGACY.get(role, "none"), "role_name": role, "user": user_json(user)}
     )

@@ -7,7 +7,6 @@ import json
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,44 +14,24 @@ import aiohttp
 import jwt
 from aiohttp import web
 
-from . import actions, apps, auth, checks, deliveries, gitdata, issues, webhost
-from .auth import Auth, generate_private_key_pem, parse_auth, public_key_pem
-from .errors import FAKE, GitHubError
+from . import actions, apps, auth, checks, contents, deliveries, gitdata, issues, webhost
+from .auth import AUTH, generate_private_key_pem, parse_auth, public_key_pem
+from .errors import BODY, FAKE, GitHubError
 from .faults import Chaos, Fault, Faults, Matcher
 from .openapi import OpenAPI
 from .payloads import Payloads
+from .recording import Call, Violation, rate_headers
 from .state import App, Clock, Installation, Repo, Token, WorkflowRun
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@dataclass
-class Call:
-    """One request the fake answered."""
-
-    method: str
-    path: str
-    route: str | None
-    query: dict[str, str]
-    json: Any = None
-    status: int = 0
-    auth: str = "none"
-    permissions: dict[str, str] | None = None
-    repository_ids: list[int] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    injected: bool = False
-
-
-@dataclass
-class Violation:
-    call: Call
-    errors: list[str]
-
-
 class FakeGitHub:
     """A fake of GitHub's REST API, web host and webhook sender, for one App under test."""
 
-    def __init__(self, app_id: int = 424242, private_key: str | None = None, slug: str = "canon-gate") -> None:
+    def __init__(
+        self, app_id: int = 424242, private_key: str | None = None, slug: str = "canon-gate"
+    ) -> None:
         self.clock = Clock()
         self.private_key = private_key or generate_private_key_pem()
         self.app_id = app_id
@@ -85,7 +64,7 @@ class FakeGitHub:
     def _make_app(self) -> web.Application:
         application = web.Application(middlewares=[self._middleware])
         application[FAKE] = self
-        for module in (auth, apps, checks, actions, gitdata, issues, webhost):
+        for module in (auth, apps, checks, actions, contents, gitdata, issues, webhost):
             application.add_routes(module.routes)
         application.cleanup_ctx.append(self._session_ctx)
         return application
@@ -117,7 +96,7 @@ class FakeGitHub:
         call = Call(request.method, request.path, route, dict(request.query))
         call.headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         self.calls.append(call)
-        request["auth"] = parsed = parse_auth(request)
+        request[AUTH] = parsed = parse_auth(request)
         call.auth = parsed.kind
         if parsed.token is not None:
             call.permissions = dict(parsed.token.permissions)
@@ -130,7 +109,7 @@ class FakeGitHub:
             response = GitHubError(404, "Not Found").response()
         except web.HTTPMethodNotAllowed:
             response = GitHubError(404, "Not Found").response()
-        self._rate_headers(parsed, response)
+        rate_headers(self.rate, self.clock.now(), parsed, response)
         call.status = response.status
         return response
 
@@ -150,7 +129,7 @@ class FakeGitHub:
                 body = json.loads(raw)
             except ValueError as exc:
                 raise GitHubError(400, "Problems parsing JSON") from exc
-        call.json = request["json"] = body
+        call.json = request[BODY] = body
         if route is not None:
             errors = self.openapi.check(request.method, route, call.query, body, bool(raw))
             if errors:
@@ -159,20 +138,11 @@ class FakeGitHub:
                 raise GitHubError(422, message)
         return await handler(request)
 
-    def _rate_headers(self, parsed: Auth, response: web.StreamResponse) -> None:
-        key = parsed.credential or "anonymous"
-        used = self.rate[key] = self.rate.get(key, 0) + 1
-        limit = 5000 if parsed.kind != "none" else 60
-        reset = int(self.clock.now() // 3600 + 1) * 3600
-        response.headers["x-ratelimit-limit"] = str(limit)
-        response.headers["x-ratelimit-remaining"] = str(max(limit - used, 0))
-        response.headers["x-ratelimit-reset"] = str(reset)
-        response.headers["x-ratelimit-used"] = str(used)
-        response.headers["x-ratelimit-resource"] = "core"
-
     # -- setup helpers -------------------------------------------------------------------------
 
-    def add_app(self, app_id: int, private_key: str, *, slug: str = "canon-gate", **extra: Any) -> App:
+    def add_app(
+        self, app_id: int, private_key: str, *, slug: str = "canon-gate", **extra: Any
+    ) -> App:
         app = App(app_id, slug, slug, public_key_pem(private_key), **extra)
         self.apps[app_id] = app
         return app
@@ -224,7 +194,11 @@ class FakeGitHub:
         installation = self.installations[installation_id]
         perms = dict(permissions or self.apps[installation.app_id].permissions)
         token = Token(
-            auth.new_token(), installation_id, installation.app_id, perms, repository_ids,
+            auth.new_token(),
+            installation_id,
+            installation.app_id,
+            perms,
+            repository_ids,
             self.clock.now() + 3600,
         )
         self.tokens[token.token] = token
@@ -265,7 +239,9 @@ class FakeGitHub:
         seed: int = 0,
     ) -> None:
         """Fail a seeded random share of API calls; 429s carry `retry-after`. share=0 stops it."""
-        self.faults.chaos = Chaos(share, statuses, retry_after, random.Random(seed)) if share else None
+        self.faults.chaos = (
+            Chaos(share, statuses, retry_after, random.Random(seed)) if share else None
+        )
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -281,7 +257,11 @@ class FakeGitHub:
         return await deliveries.send(self, event, payload, guid=delivery_id)
 
     def start_run(
-        self, repo: Repo, workflow: str = "canon-gate.yml", *, ref: str | None = None,
+        self,
+        repo: Repo,
+        workflow: str = "canon-gate.yml",
+        *,
+        ref: str | None = None,
         inputs: dict[str, Any] | None = None,
     ) -> WorkflowRun:
         """Start a run as a manual workflow_dispatch from the Actions tab would."""

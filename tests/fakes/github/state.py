@@ -180,7 +180,12 @@ class Repo:
     """One repository: its object store, refs, pulls, checks, runs and comments."""
 
     def __init__(
-        self, fake: FakeGitHub, full_name: str, repo_id: int, installation_id: int, default_branch: str
+        self,
+        fake: FakeGitHub,
+        full_name: str,
+        repo_id: int,
+        installation_id: int,
+        default_branch: str,
     ) -> None:
         self.fake = fake
         self.full_name = full_name

@@ -1,0 +1,140 @@
+"""PR comment commands: `/canon-gate waive <id> <reason>`, `/canon-gate rerun`, `/canon-gate help`.
+
+Who may do what is asked of GitHub (the commenter's permission), never read from the comment. A
+waiver is recorded in the ledger, and the verdict is recomputed from the stored report, without a
+new session, and posted as a new `canon-gate` check run: the newest run of a name is the one
+branch protection reads, and annotations on the old one cannot be removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from gidgethub import sansio
+from gidgethub.abc import GitHubAPI
+from gidgethub.routing import Router
+
+from app import checks, ledger, verdict, waivers
+from app.audit import get_pull, start_audit
+from app.auth import COMMANDS
+from app.context import Context
+from app.correlate import AuditKey
+from app.events import IssueCommentEvent, Repository
+from app.governance import judge, load_history
+from app.lifecycle import Waiver
+from app.repoconfig import read_config
+
+log = logging.getLogger(__name__)
+router = Router()
+
+
+async def reply(gh: GitHubAPI, repo: Repository, number: int, body: str) -> None:
+    await gh.post(
+        "/repos/{owner}/{repo}/issues/{number}/comments",
+        url_vars={"owner": repo.owner, "repo": repo.name, "number": str(number)},
+        data={"body": body},
+    )
+
+
+async def react(gh: GitHubAPI, repo: Repository, comment_id: int, content: str) -> None:
+    await gh.post(
+        "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
+        url_vars={"owner": repo.owner, "repo": repo.name, "id": str(comment_id)},
+        data={"content": content},
+    )
+
+
+async def permission_of(gh: GitHubAPI, repo: Repository, login: str) -> str | None:
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/collaborators/{username}/permission",
+        url_vars={"owner": repo.owner, "repo": repo.name, "username": login},
+    )
+    return str(data.get("permission")) if data.get("permission") else None
+
+
+@router.register("issue_comment")
+async def on_comment(event: sansio.Event, ctx: Context) -> None:
+    ev = IssueCommentEvent.model_validate(event.data)
+    command = waivers.parse_command(ev.comment.body)
+    if command is None or waivers.is_bot(
+        ev.comment.user.login, ev.comment.user.type, ctx.settings.github_app_slug
+    ):
+        return
+    repo, number = ev.repository, ev.issue.number
+    gh = await ctx.client(ev.installation.id, repo.id, COMMANDS)
+    on_pr = ev.issue.pull_request is not None
+    needs_permission = ev.action == "created" and on_pr and not isinstance(command, waivers.Help)
+    comment_ctx = waivers.CommentContext(
+        action=ev.action or "created",
+        on_pull_request=on_pr,
+        sender_login=ev.comment.user.login,
+        sender_type=ev.comment.user.type,
+        permission=await permission_of(gh, repo, ev.comment.user.login)
+        if needs_permission
+        else None,
+        ledger_enabled=True,
+        app_slug=ctx.settings.github_app_slug,
+    )
+    fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": number}
+    decision = waivers.check_command(comment_ctx, command)
+    if isinstance(decision, waivers.Accepted) and isinstance(command, waivers.Waive):
+        config, _ = await read_config(gh, repo, repo.default_branch)
+        notes: list[str] = []
+        history = await load_history(gh, repo, number, config, notes)
+        latest = history.latest.report if history and history.latest else None
+        comment_ctx = replace(comment_ctx, ledger_enabled=config.ledger)
+        decision = waivers.check_waiver(comment_ctx, command, latest)
+        if isinstance(decision, waivers.Accepted) and history and history.latest:
+            await _waive(gh, repo, ev, command, decision, history, history.latest)
+            return
+    log.info("command.decided", extra={**fields, "decision": type(decision).__name__})
+    if isinstance(decision, waivers.Ignored):
+        return
+    if isinstance(decision, waivers.Refused):
+        await reply(gh, repo, number, decision.reply)
+    elif isinstance(command, waivers.Help):
+        await reply(gh, repo, number, waivers.HELP)
+    elif isinstance(command, waivers.Rerun):
+        await react(gh, repo, ev.comment.id, "rocket")
+        pr = await get_pull(gh, repo, number)
+        key = AuditKey(number, pr.head.sha, pr.base.sha)
+        # A maintainer asked: this is also the go-ahead for a fork PR.
+        await start_audit(ctx, gh, repo, key, rerun=True, approved=True)
+
+
+async def _waive(
+    gh: GitHubAPI,
+    repo: Repository,
+    ev: IssueCommentEvent,
+    command: waivers.Waive,
+    decision: waivers.Accepted,
+    history: ledger.History,
+    latest: ledger.AuditRecord,
+) -> None:
+    """Record the waiver, then post the verdict recomputed from the stored report."""
+    waiver = Waiver(
+        finding_id=command.finding_id,
+        reason=command.reason,
+        user=ev.comment.user.login,
+        at=datetime.now(UTC),
+        pr=ev.issue.number,
+        head_sha=latest.head_sha,
+    )
+    in_force = {**history.waivers_in_force(), waiver.finding_id: waiver}
+    previous = history.audits[1].report if len(history.audits) > 1 else None
+    result = judge(latest.report, previous, in_force, links=verdict.Links())
+    try:
+        await ledger.record_waiver(
+            gh, repo.full_name, waiver, finding=decision.finding, conclusion=result.conclusion
+        )
+    except ledger.LedgerError as exc:
+        answer = waivers.not_recorded_reply(command.finding_id, str(exc))
+        await reply(gh, repo, ev.issue.number, answer)
+        return
+    key = AuditKey(ev.issue.number, latest.head_sha, latest.base_sha or "")
+    await checks.conclude_new(gh, repo, latest.head_sha, result, external_id=key.external_id)
+    answer = waivers.waived_reply(command.finding_id, command.reason, result.conclusion)
+    await reply(gh, repo, ev.issue.number, answer)

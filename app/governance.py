@@ -1,0 +1,111 @@
+"""Conclude an audit with its governance: waivers, lifecycle, the ledger and the structure check.
+
+The ledger is the memory: the previous audit and the waivers of a PR are read from it, and the new
+verdict is written to it. If the ledger refuses the write, the verdict stands and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from gidgethub.abc import GitHubAPI
+
+from action.config import Config
+from action.report import Report
+from app import checks, ledger, verdict
+from app.checkrun import CheckRunResult
+from app.context import Context
+from app.correlate import parse_external_id
+from app.events import CheckRun, Repository, WorkflowRun
+from app.lifecycle import Waiver, compare
+from app.repoconfig import read_config
+
+log = logging.getLogger(__name__)
+
+
+async def load_history(
+    gh: GitHubAPI, repo: Repository, pr: int, config: Config, notes: list[str]
+) -> ledger.History | None:
+    """Read the PR's ledger, or None when it is off; a read failure becomes a summary note."""
+    if not config.ledger:
+        return None
+    try:
+        return await ledger.read_history(gh, repo.full_name, pr)
+    except ledger.LedgerError as exc:
+        notes.append(f"The ledger could not be read, so waivers and history are missing: {exc}")
+        log.warning("ledger.unreadable", extra={"repo": repo.full_name, "pr": pr})
+        return None
+
+
+def judge(
+    report: Report,
+    previous: Report | None,
+    waivers: Mapping[str, Waiver],
+    *,
+    links: verdict.Links,
+    notes: Sequence[str] = (),
+) -> CheckRunResult:
+    """The pure step: the lifecycle against the previous audit, then the verdict."""
+    lifecycle = compare(previous, report, waivers) if report.evaluated else None
+    return verdict.decide(report, waivers=waivers, lifecycle=lifecycle, links=links, notes=notes)
+
+
+async def conclude_with_report(
+    ctx: Context,
+    gh: GitHubAPI,
+    repo: Repository,
+    check_run: CheckRun,
+    report: Report,
+    *,
+    workflow_run: WorkflowRun,
+    links: verdict.Links,
+) -> CheckRunResult:
+    key = parse_external_id(check_run.external_id)
+    pr = report.run.pr or (key.pr if key else None)
+    base_ref = report.run.base_sha or (key.base_sha if key else "") or repo.default_branch
+    config, config_problem = await read_config(gh, repo, base_ref)
+    notes = (
+        [f"`.github/canon-gate.yml` is invalid, defaults apply: {config_problem}"]
+        if (config_problem)
+        else []
+    )
+    history = await load_history(gh, repo, pr, config, notes) if pr is not None else None
+    waivers = history.waivers_in_force() if history else {}
+    previous = history.latest.report if history and history.latest else None
+    result = judge(report, previous, waivers, links=links, notes=notes)
+
+    recorded = history is not None and any(a.check_run_id == check_run.id for a in history.audits)
+    if config.ledger and pr is not None and not recorded:
+        try:
+            await ledger.record_audit(
+                gh,
+                repo.full_name,
+                report,
+                conclusion=result.conclusion,
+                pr=pr,
+                head_sha=check_run.head_sha,
+                base_sha=report.run.base_sha or (key.base_sha if key else None),
+                check_run_id=check_run.id,
+                workflow_run_id=workflow_run.id,
+                waived=sorted(w for w in waivers if w in {f.id for f in report.findings}),
+            )
+        except ledger.LedgerError as exc:
+            # The verdict stands; the summary says the record is missing and why. No loop.
+            log.warning("ledger.write_refused", extra={"repo": repo.full_name, "pr": pr})
+            notes.append(f"The ledger record could not be written: {exc}")
+            result = judge(report, previous, waivers, links=links, notes=notes)
+    await checks.conclude(gh, repo, check_run.id, result)
+
+    structure = verdict.structure_result(report, links=links)
+    if structure is not None:
+        await checks.conclude_new(
+            gh,
+            repo,
+            check_run.head_sha,
+            structure,
+            name=checks.STRUCTURE_CHECK_NAME,
+            external_id=check_run.external_id or "",
+            details_url=links.workflow_run_url,
+        )
+    return result

@@ -1,0 +1,138 @@
+"""Shared helpers for the data-plane tests: canon fixtures, secrets, the runner call."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from action.report import Report
+from action.runner import AuditInputs, run_audit
+from action.session import SdkHarness
+from tests.fakes.anthropic import FakeAnthropic
+
+OAUTH = "oat01-FAKE-subscription-token-0123456789"
+API_KEY = "sk-ant-api03-FAKE-api-key-0123456789abcdef"
+GITHUB_TOKEN = "ghs_FAKEgithubtoken0123456789ABCDEFGH"
+RUNTIME_TOKEN = "eyJhbGciOiJIUzI1NiJ9.FAKEruntimeTOKENpayload.FAKEsignature123"
+
+GOVERNING = """\
+---
+uri: klappy://canon/constraints/audit-gates-are-spawned-agent-sessions
+title: "Audit Gates Are Spawned Agent Sessions, Not Pattern Matchers"
+tier: 1
+status: active
+tags: ["canon", "constraint", "audit", "ci"]
+date: 2026-05-07
+supersedes: klappy://canon/constraints/audit-gates-are-managed-agents
+derives_from: "canon/principles/vodka-architecture.md, canon/values/axioms.md"
+governs: "Any merge-blocking validator that audits canon, docs or code-vs-canon sync."
+---
+
+# Audit Gates Are Spawned Agent Sessions
+
+Mechanical scripts MAY run as pre-flight hints but MUST NOT serve as the gate.
+The gate is a spawned agent session that fetches canon at runtime.
+"""
+
+RETIRED = """\
+---
+uri: klappy://canon/constraints/audit-gates-are-managed-agents
+title: "Audit Gates Are Managed Agents"
+tier: 1
+status: superseded
+superseded_by: klappy://canon/constraints/audit-gates-are-spawned-agent-sessions
+tags: ["canon", "constraint"]
+---
+
+# Audit Gates Are Managed Agents
+
+The gate is a Managed Agent.
+"""
+
+VODKA = """\
+---
+uri: klappy://canon/principles/vodka-architecture
+title: Vodka Architecture
+tier: 0
+status: active
+tags: [principle]
+---
+
+Governance is fetched, never hardcoded. Constraints describe what to check, not the script.
+"""
+
+CHECK_SCRIPT = """\
+# CI gate
+The merge gate is scripts/check-canon-drift.py: a regex decides whether a PR merges.
+"""
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def make_checkouts(tmp_path: Path) -> tuple[Path, Path]:
+    """The Action's layout: the base at the root, the PR head nested in `.canon-gate/head`."""
+    base = tmp_path / "ws"
+    base_files = {
+        "canon/constraints/audit-gates-are-spawned-agent-sessions.md": GOVERNING,
+        "canon/constraints/audit-gates-are-managed-agents.md": RETIRED,
+        "canon/principles/vodka-architecture.md": VODKA,
+        "docs/ci.md": "# CI gate\nThe gate is a spawned session.\n",
+        ".github/canon-gate.yml": (
+            "canon:\n  foundation: [klappy://canon/principles/vodka-architecture]\n"
+            "limits:\n  max_turns: 8\n  wall_time_seconds: 20\n"
+        ),
+    }
+    write_tree(base, base_files)
+    head = base / ".canon-gate" / "head"
+    write_tree(head, {**base_files, "docs/ci.md": CHECK_SCRIPT})
+    return base, head
+
+
+def parent_env(fake: FakeAnthropic, **extra: str) -> dict[str, str]:
+    """The runner's parent environment, as a GitHub runner would have it: full of secrets."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "ANTHROPIC_BASE_URL": fake.url,
+        "CLAUDE_CODE_OAUTH_TOKEN": OAUTH,
+        "GITHUB_TOKEN": GITHUB_TOKEN,
+        "ACTIONS_RUNTIME_TOKEN": RUNTIME_TOKEN,
+        "HOME": os.environ.get("HOME", "/root"),
+    }
+    env.update(extra)
+    return {k: v for k, v in env.items() if v}
+
+
+async def audit(
+    checkouts: tuple[Path, Path],
+    fake: FakeAnthropic,
+    work_dir: Path | None = None,
+    **env: str,
+) -> Report:
+    base, head = checkouts
+    inputs = AuditInputs(
+        base_dir=base,
+        head_dir=head,
+        repo="acme/widgets",
+        pr=7,
+        head_sha="h" * 40,
+        base_sha="b" * 40,
+        check_run_id=99,
+        workflow_run_id=1234,
+    )
+    return await run_audit(inputs, parent_env(fake, **env), SdkHarness(), work_dir=work_dir)
+
+
+def assert_no_secrets(fake: FakeAnthropic, report: Report | None = None) -> None:
+    """No secret value in any request body, and none in the report."""
+    for request in fake.requests:
+        for secret in (OAUTH, API_KEY, GITHUB_TOKEN, RUNTIME_TOKEN):
+            assert secret not in request.raw
+    if report is not None:
+        text = report.model_dump_json()
+        for secret in (OAUTH, API_KEY, GITHUB_TOKEN, RUNTIME_TOKEN):
+            assert secret not in text

@@ -1,0 +1,47 @@
+"""Governance fixtures: a repository on the fake GitHub and a gidgethub client for it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from gidgethub.aiohttp import GitHubAPI
+
+# The repository root, so `app`, `action` and `tests.*` import however pytest is started.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.fakes.github import FakeGitHub, Repo
+from tests.governance.govhelpers import INSTALLATION, REPO, ClientFactory
+
+
+@pytest.fixture
+def repo(fake_github: FakeGitHub) -> Repo:
+    fake_github.add_installation(INSTALLATION, "octo")
+    return fake_github.add_repo(REPO, repo_id=101, installation_id=INSTALLATION)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+@pytest.fixture
+def client(fake_github: FakeGitHub, session: aiohttp.ClientSession) -> ClientFactory:
+    """`client(permissions=...)`: a gidgethub client with an installation token from the fake."""
+
+    def make(permissions: dict[str, str] | None = None) -> GitHubAPI:
+        token = fake_github.installation_token(INSTALLATION, permissions=permissions)
+        return GitHubAPI(
+            session, "canon-gate-tests", oauth_token=token, base_url=fake_github.base_url
+        )
+
+    return make
+
+
+@pytest.fixture
+def gh(client: ClientFactory, repo: Repo) -> GitHubAPI:
+    return client({"contents": "write", "metadata": "read"})

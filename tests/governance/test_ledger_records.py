@@ -1,0 +1,112 @@
+"""The ledger's pure parts: records, paths, commit messages and the round trip through JSON."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from action.report import Classification, Report
+from app.ledger import (
+    README,
+    AuditRecord,
+    History,
+    WaiverRecord,
+    audit_record,
+    commit_message,
+    parse_record,
+    record_path,
+    render_record,
+    waiver_record,
+)
+from app.lifecycle import Waiver
+from tests.governance.govhelpers import REPO, T0, make_finding, make_report
+
+F1, F2, F3 = "cg-0000000001", "cg-0000000002", "cg-0000000003"
+
+
+def test_an_audit_record_counts_unwaived_findings_and_names_its_file() -> None:
+    report = make_report(
+        make_finding(F1), make_finding(F2), make_finding(F3, Classification.COSMETIC)
+    )
+    record = audit_record(
+        report, repo=REPO, conclusion="failure", waived=[F2, "cg-ffffffffff"], at=T0
+    )
+    assert (record.pr, record.head_sha, record.check_run_id) == (12, "a" * 40, 99)
+    assert (record.substantive, record.cosmetic, record.waived) == (1, 1, [F2])
+    assert record_path(record) == "prs/12/audits/20260501T120000Z-aaaaaaa-99.json"
+    assert commit_message(record).splitlines()[0] == (
+        "canon-gate: PR #12 @ aaaaaaa failure, 1 substantive"
+    )
+    assert "Waived: cg-0000000002" in commit_message(record)
+
+
+def test_explicit_values_win_over_the_report_and_manual_runs_get_a_name() -> None:
+    record = audit_record(
+        Report(),
+        repo=REPO,
+        conclusion="success",
+        pr=3,
+        head_sha="c" * 40,
+        workflow_run_id=55,
+        at=T0,
+    )
+    assert record_path(record) == "prs/3/audits/20260501T120000Z-ccccccc-run55.json"
+    bare = audit_record(Report(), repo=REPO, conclusion="success", pr=3, head_sha="c" * 40, at=T0)
+    assert record_path(bare).endswith("-manual.json")
+
+
+def test_an_audit_record_needs_a_pr_and_head() -> None:
+    with pytest.raises(ValueError, match="PR number and head SHA"):
+        audit_record(Report(), repo=REPO, conclusion="failure")
+
+
+def test_a_not_evaluated_audit_says_so() -> None:
+    report = Report(error="quota exhausted", run=make_report().run)
+    record = audit_record(report, repo=REPO, conclusion="action_required", at=T0)
+    message = commit_message(record)
+    assert message.startswith("canon-gate: PR #12 @ aaaaaaa action_required, not evaluated\n")
+    assert "quota exhausted" in message
+
+
+def test_a_waiver_record() -> None:
+    waiver = Waiver(F1, "known gap", "alice", T0, 12, "a" * 40)
+    record = waiver_record(waiver, repo=REPO, finding=make_finding(F1), conclusion="success")
+    assert record_path(record) == f"prs/12/waivers/20260501T120000Z-{F1}.json"
+    assert commit_message(record).splitlines()[0] == f"canon-gate: waive {F1} on PR #12 by @alice"
+    assert record.to_waiver() == waiver
+
+
+def test_records_round_trip_through_their_files() -> None:
+    audit = audit_record(make_report(make_finding(F1)), repo=REPO, conclusion="failure", at=T0)
+    waiver = waiver_record(Waiver(F1, "r", "bob", T0, 12, "a" * 40), repo=REPO)
+    assert parse_record(render_record(audit)) == audit
+    assert parse_record(render_record(waiver)) == waiver
+    assert isinstance(parse_record(render_record(audit)), AuditRecord)
+    assert isinstance(parse_record(render_record(waiver)), WaiverRecord)
+    with pytest.raises(ValueError, match="kind"):
+        parse_record('{"kind": "other"}')
+
+
+def test_history_orders_events_and_finds_waivers_in_force() -> None:
+    first = audit_record(make_report(make_finding(F1)), repo=REPO, conclusion="failure", at=T0)
+    waiver = waiver_record(
+        Waiver(F1, "r", "bob", T0 + timedelta(minutes=1), 12, "a" * 40), repo=REPO
+    )
+    second = audit_record(
+        make_report(make_finding(F1), head="d" * 40),
+        repo=REPO,
+        conclusion="success",
+        waived=[F1],
+        at=T0 + timedelta(minutes=2),
+    )
+    history = History([second, first], [waiver])
+    assert history.latest == second
+    assert history.events() == [first, waiver, second]
+    assert history.waivers_in_force() == {F1: waiver.to_waiver()}
+
+
+def test_the_readme_explains_the_layout() -> None:
+    assert "prs/<number>/audits/" in README
+    assert "prs/<number>/waivers/" in README
+    assert "no workflows" in README

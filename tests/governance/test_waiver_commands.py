@@ -1,0 +1,232 @@
+"""PR comment commands and the waiver decision: pure, with every refusal's reply."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from action.report import Classification, Finding, Kind, Location, Report
+from app.lifecycle import Waiver
+from app.waivers import (
+    HELP,
+    Accepted,
+    CommentContext,
+    Help,
+    Ignored,
+    Malformed,
+    Refused,
+    Rerun,
+    Waive,
+    check_command,
+    check_waiver,
+    is_bot,
+    parse_command,
+    waived_reply,
+    waivers_in_force,
+)
+
+FID = "cg-0123abcd45"
+
+
+def finding(fid: str = FID, classification: Classification = Classification.SUBSTANTIVE) -> Finding:
+    return Finding(
+        id=fid,
+        classification=classification,
+        kind=Kind.DRIFT,
+        location=Location(path="docs/a.md", start_line=1, end_line=2),
+        claim="drifts",
+    )
+
+
+REPORT = Report(findings=[finding()])
+
+
+def ctx(**changes: object) -> CommentContext:
+    base: dict[str, object] = {
+        "action": "created",
+        "on_pull_request": True,
+        "sender_login": "alice",
+        "sender_type": "User",
+        "permission": "write",
+        "ledger_enabled": True,
+        "app_slug": "canon-gate",
+    }
+    base.update(changes)
+    return CommentContext(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (f"/canon-gate waive {FID} false positive, see #3", Waive(FID, "false positive, see #3")),
+        (f"Thanks!\n\n  /canon-gate waive {FID.upper()}   agreed with @bob  \nbye", None),
+        ("/canon-gate rerun", Rerun()),
+        ("please\r\n/canon-gate help\r\n", Help()),
+        ("/CANON-GATE Rerun", Rerun()),
+        ("no command here", None),
+        ("use `/canon-gate rerun` to rerun", None),
+        ("> /canon-gate rerun\nquoted, not a command", None),
+        ("```\n/canon-gate rerun\n```", None),
+        ("/canon-gatewaive x", None),
+        ("", None),
+    ],
+)
+def test_parse_command(body: str, expected: object) -> None:
+    result = parse_command(body)
+    if "agreed with @bob" in body:
+        assert result == Waive(FID, "agreed with @bob")
+    else:
+        assert result == expected
+
+
+def test_parse_none_body() -> None:
+    assert parse_command(None) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (f"/canon-gate waive {FID}", "needs a reason"),
+        ("/canon-gate waive", "Which finding"),
+        ("/canon-gate waive cg-xyz because", "is not a finding id"),
+        ("/canon-gate waive cg-0123abcd4 because", "10 hex digits"),
+        ("/canon-gate frobnicate", "is not a canon-gate command"),
+        ("/canon-gate", "is not a canon-gate command"),
+        ("/canon-gate rerun now", "is not a canon-gate command"),
+        (f"/canon-gate waive {FID} " + "x" * 1001, "longer than"),
+    ],
+)
+def test_malformed_commands_say_what_is_wrong(body: str, needle: str) -> None:
+    result = parse_command(body)
+    assert isinstance(result, Malformed)
+    assert needle in result.reply
+
+
+def test_first_command_wins() -> None:
+    assert parse_command("/canon-gate help\n/canon-gate rerun") == Help()
+
+
+def test_a_valid_waiver_is_accepted_with_its_finding() -> None:
+    decision = check_waiver(ctx(), Waive(FID, "ok"), REPORT)
+    assert decision == Accepted(Waive(FID, "ok"), finding())
+
+
+@pytest.mark.parametrize("permission", ["admin", "maintain", "write"])
+def test_write_maintain_admin_may_waive(permission: str) -> None:
+    assert isinstance(check_waiver(ctx(permission=permission), Waive(FID, "r"), REPORT), Accepted)
+
+
+@pytest.mark.parametrize("permission", ["read", "triage", "none", None])
+def test_read_only_users_are_refused(permission: str | None) -> None:
+    decision = check_waiver(ctx(permission=permission), Waive(FID, "r"), REPORT)
+    assert isinstance(decision, Refused)
+    assert "write, maintain or admin" in decision.reply
+    assert "@alice" in decision.reply
+
+
+@pytest.mark.parametrize("action", ["edited", "deleted"])
+def test_edited_or_deleted_comments_change_nothing(action: str) -> None:
+    decision = check_waiver(ctx(action=action), Waive(FID, "r"), REPORT)
+    assert isinstance(decision, Refused)
+    assert action in decision.reply
+    assert "new comment" in decision.reply
+
+
+def test_an_issue_comment_is_refused() -> None:
+    decision = check_waiver(ctx(on_pull_request=False), Waive(FID, "r"), REPORT)
+    assert isinstance(decision, Refused)
+    assert "pull request" in decision.reply
+    assert "issue" in decision.reply
+
+
+@pytest.mark.parametrize(
+    ("login", "kind"),
+    [
+        ("dependabot[bot]", "Bot"),
+        ("renovate[bot]", "User"),
+        ("someapp", "Bot"),
+        ("canon-gate[bot]", "Bot"),
+        ("canon-gate", "User"),
+    ],
+)
+def test_bots_and_the_app_itself_are_ignored(login: str, kind: str) -> None:
+    decision = check_waiver(ctx(sender_login=login, sender_type=kind), Waive(FID, "r"), REPORT)
+    assert isinstance(decision, Ignored)
+    assert is_bot(login, kind, "canon-gate")
+
+
+def test_ledger_off_makes_waivers_unavailable() -> None:
+    decision = check_waiver(ctx(ledger_enabled=False), Waive(FID, "r"), REPORT)
+    assert isinstance(decision, Refused)
+    assert "unavailable" in decision.reply
+    assert "ledger: false" in decision.reply
+
+
+def test_unknown_finding_id_is_refused() -> None:
+    decision = check_waiver(ctx(), Waive("cg-ffffffffff", "r"), REPORT)
+    assert isinstance(decision, Refused)
+    assert "cg-ffffffffff" in decision.reply
+    assert "latest" in decision.reply
+
+
+def test_no_audit_yet_is_refused() -> None:
+    decision = check_waiver(ctx(), Waive(FID, "r"), None)
+    assert isinstance(decision, Refused)
+    assert "no recorded" in decision.reply
+
+
+def test_a_malformed_waiver_is_refused_with_its_own_reply() -> None:
+    command = parse_command(f"/canon-gate waive {FID}")
+    assert command is not None
+    decision = check_waiver(ctx(), command, REPORT)
+    assert isinstance(decision, Refused)
+    assert "needs a reason" in decision.reply
+
+
+def test_help_is_for_anyone_but_rerun_needs_write() -> None:
+    reader = ctx(permission="read", on_pull_request=False)
+    assert check_command(reader, Help()) == Accepted(Help())
+    assert isinstance(check_command(ctx(permission="read"), Rerun()), Refused)
+    assert check_command(ctx(), Rerun()) == Accepted(Rerun())
+    assert "/canon-gate waive <finding-id> <reason>" in HELP
+
+
+def test_waived_reply() -> None:
+    assert waived_reply(FID, "known gap", "success") == (
+        f"Waived {FID}: known gap. The verdict is now success."
+    )
+
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def waiver(at: datetime, fid: str = FID, reason: str = "r") -> Waiver:
+    return Waiver(finding_id=fid, reason=reason, user="alice", at=at, pr=12, head_sha="a" * 40)
+
+
+def test_a_waiver_follows_its_finding_while_it_persists() -> None:
+    with_f = Report(findings=[finding()])
+    audits = [(T0, with_f), (T0 + timedelta(hours=2), with_f), (T0 + timedelta(hours=3), with_f)]
+    assert waivers_in_force([waiver(T0 + timedelta(hours=1))], audits) == {
+        FID: waiver(T0 + timedelta(hours=1))
+    }
+
+
+def test_a_waiver_lapses_once_its_finding_is_resolved() -> None:
+    audits = [
+        (T0, Report(findings=[finding()])),
+        (T0 + timedelta(hours=2), Report(findings=[])),
+        (T0 + timedelta(hours=3), Report(findings=[finding()])),
+    ]
+    assert waivers_in_force([waiver(T0 + timedelta(hours=1))], audits) == {}
+
+
+def test_a_not_evaluated_audit_does_not_lapse_a_waiver() -> None:
+    audits = [(T0 + timedelta(hours=2), Report(error="quota"))]
+    assert FID in waivers_in_force([waiver(T0)], audits)
+
+
+def test_the_newest_waiver_of_an_id_wins() -> None:
+    older, newer = waiver(T0, reason="old"), waiver(T0 + timedelta(minutes=5), reason="new")
+    assert waivers_in_force([newer, older], []) == {FID: newer}
