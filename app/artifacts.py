@@ -29,6 +29,18 @@ class ArtifactProblem(CanonGateError):
     """The run produced no usable report; the message is shown to the user."""
 
 
+class UnsupportedSchema(ArtifactProblem):
+    """The report is of a schema version this App does not read: the action must be re-pinned."""
+
+    def __init__(self, version: object) -> None:
+        super().__init__(
+            f"the report's schema_version {version!r} is not one this App reads "
+            f"({sorted(SUPPORTED_SCHEMA_VERSIONS)}); pin the canon-gate action at "
+            f"`{ACTION_VERSION}` in .github/workflows/canon-gate.yml"
+        )
+        self.version = version
+
+
 async def fetch_report(
     gh: GitHubAPI, http: aiohttp.ClientSession, repo: Repository, workflow_run_id: int
 ) -> Report:
@@ -89,11 +101,7 @@ def parse_report(raw: bytes) -> Report:
         raise ArtifactProblem(f"`{REPORT_FILENAME}` is not JSON: {exc}") from None
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version not in SUPPORTED_SCHEMA_VERSIONS:
-        raise ArtifactProblem(
-            f"the report's schema_version {version!r} is not one this App reads "
-            f"({sorted(SUPPORTED_SCHEMA_VERSIONS)}); pin the canon-gate action at "
-            f"`{ACTION_VERSION}` in .github/workflows/canon-gate.yml"
-        )
+        raise UnsupportedSchema(version)
     try:
         return Report.model_validate(data)
     except ValidationError as exc:

@@ -95,7 +95,7 @@ async def conclude_new(
     external_id: str,
     details_url: str | None = None,
 ) -> CheckRun:
-    """Post a new, already concluded check run (a waiver's recomputed verdict, the structure check)."""
+    """Post a new, concluded check run (a waiver's recomputed verdict, the structure check)."""
     payloads = result.payloads()
     body: dict[str, Any] = {
         "name": name,

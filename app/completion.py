@@ -15,7 +15,7 @@ from gidgethub.routing import Router
 
 from action.report import Report
 from app import checks, governance, metrics, verdict
-from app.artifacts import ArtifactProblem, fetch_report
+from app.artifacts import ArtifactProblem, UnsupportedSchema, fetch_report
 from app.auth import CONCLUDE_AUDIT
 from app.context import Context
 from app.correlate import AuditKey, check_run_id_of, workflow_run_id_of
@@ -48,8 +48,11 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "workflow_run_id": run.id}
     report: Report | None = None
     problem: str | None = None
+    unsupported: UnsupportedSchema | None = None
     try:
         report = await fetch_report(gh, ctx.http, repo, run.id)
+    except UnsupportedSchema as exc:
+        unsupported, problem = exc, str(exc)
     except ArtifactProblem as exc:
         problem = str(exc)
     if run.conclusion != "success" and report is None:
@@ -70,7 +73,11 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         problem, report = "the report does not belong to this check run (SHA or id mismatch)", None
 
     links = verdict.Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
-    if report is None:
+    if unsupported is not None:
+        version = unsupported.version if isinstance(unsupported.version, int) else -1
+        result = verdict.unsupported_schema(version, links=links)
+        await checks.conclude(gh, repo, check_run.id, result)
+    elif report is None:
         result = verdict.not_evaluated(problem or "the audit produced no report", links=links)
         await checks.conclude(gh, repo, check_run.id, result)
     else:

@@ -29,7 +29,8 @@ h2{font-size:16px;margin:28px 0 8px}
 p{margin:0 0 12px}
 .muted{color:#57606a;font-size:14px}
 label{display:block;font-weight:600;margin:24px 0 6px}
-input[type=text]{width:100%;padding:9px 12px;font:inherit;border:1px solid #d0d7de;border-radius:6px}
+input[type=text]{width:100%;padding:9px 12px;font:inherit;border:1px solid #d0d7de;
+border-radius:6px}
 input[type=text]:focus{outline:2px solid #0969da;outline-offset:-1px;border-color:#0969da}
 .button{display:inline-block;margin-top:20px;padding:10px 20px;font:inherit;font-weight:600;
 color:#fff;background:#1f883d;border:1px solid rgba(31,35,40,.15);border-radius:6px;

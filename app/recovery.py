@@ -1,4 +1,4 @@
-"""Recover lost deliveries: read GitHub's webhook delivery log and redeliver what failed on our side.
+"""Recover lost deliveries: read GitHub's delivery log, redeliver what failed on our side.
 
 GitHub does not redeliver by itself. A delivery the App answered 5xx, or never answered because it
 was down, stays lost unless someone asks again, so the App asks: once at start-up (or as soon as
@@ -141,7 +141,8 @@ class Reconciler:
             self._wake.clear()
             if github_app is not None:
                 await self._safe_pass(github_app, timedelta(hours=settings.redeliver_window_hours))
-            timeout = settings.redeliver_interval_seconds if github_app is not None else None
+            interval = max(1, settings.redeliver_interval_seconds)
+            timeout = interval if github_app is not None else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 

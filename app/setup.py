@@ -170,7 +170,11 @@ async def callback(request: web.Request) -> web.Response:
     recovery.wake(request.app)
     log.info(
         "setup.registered",
-        extra={"app_id": conversion.id, "slug": conversion.slug, "env_file": str(settings.env_file)},
+        extra={
+            "app_id": conversion.id,
+            "slug": conversion.slug,
+            "env_file": str(settings.env_file),
+        },
     )
     link = install_url(settings.github_web_url, conversion.slug)
     page = pages.registered_page(conversion.id, conversion.slug, link, str(settings.env_file))

@@ -1,0 +1,178 @@
+"""`canon-gate init`: write the audit workflow and a starter config into a repository checkout."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import resources
+
+WORKFLOW_PATH = ".github/workflows/canon-gate.yml"
+CONFIG_PATH = ".github/canon-gate.yml"
+# The packaged workflow names the action by this reference; init swaps in the chosen one.
+TEMPLATE_ACTION = "canon-gate/canon-gate/action@v1"
+DEFAULT_ACTION_REPO = "canon-gate/canon-gate"
+DEFAULT_ACTION_REF = "v1"
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_REF = re.compile(r"^[A-Za-z0-9_./-]+$")
+
+# Every key with its default, so the file documents itself; it parses to exactly the defaults.
+STARTER_CONFIG = """\
+# canon-gate: the audit gate's settings for this repository.
+# Every key below is set to its default; change what you need and delete the rest.
+# canon-gate reads this file from the default branch, so a pull request cannot change the
+# rules that judge it.
+
+canon:
+  # Folders (or files) holding the canon: markdown documents with YAML frontmatter
+  # (uri, title, status, supersedes, ...) that the change is audited against.
+  paths:
+    - canon
+  # Canon documents (URI or path) whose full text opens every audit, e.g. a charter.
+  foundation: []
+
+# The Claude model for the audit session; null means the Claude Code default.
+model: null
+
+limits:
+  # Stop the session after this many turns (1-500).
+  max_turns: 40
+  # ... or once it has used this much, priced at API rates, in US dollars.
+  max_budget_usd: 5.0
+  # ... or after this long (10 s to 6 h).
+  wall_time_seconds: 900
+
+# Mechanical checks whose output the session reads as hints; they never set the verdict.
+# Each runs without a shell on the base branch's checkout, for example:
+#   hints:
+#     - name: links
+#       run: python scripts/check_links.py
+#       timeout_seconds: 60
+hints: []
+
+audit:
+  # Glob patterns: a pull request that changes nothing matching them is not audited.
+  paths:
+    - "**"
+  exclude: []
+
+forks:
+  # A fork's pull request waits for a maintainer's `/canon-gate rerun` comment before the
+  # session reads it.
+  require_approval: true
+
+# Record every verdict and waiver as a commit on the `canon-gate/ledger` branch. Waivers
+# (`/canon-gate waive <finding-id> <reason>`) need the ledger.
+ledger: true
+
+# Keep one pull request comment, updated in place, that tracks the findings.
+comment: false
+
+structure:
+  # Check the canon's frontmatter as its own check run (this one may block a merge).
+  enabled: true
+  # Statuses allowed besides draft, active, superseded and deprecated.
+  statuses: []
+  # Frontmatter keys every canon document must have.
+  required:
+    - uri
+    - title
+    - status
+"""
+
+
+class InitError(Exception):
+    """init cannot go ahead; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    replaced: bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--path", type=Path, default=Path("."), help="the repository checkout (default: .)"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite files that exist")
+    parser.add_argument(
+        "--action-repo",
+        default=DEFAULT_ACTION_REPO,
+        help=f"the repository the action comes from (default: {DEFAULT_ACTION_REPO})",
+    )
+    parser.add_argument(
+        "--action-ref",
+        default=DEFAULT_ACTION_REF,
+        help=f"the action's tag or commit to pin (default: {DEFAULT_ACTION_REF})",
+    )
+
+
+def render_workflow(template: str, action_repo: str, action_ref: str) -> str:
+    """The packaged workflow with its action reference pointed at `action_repo@action_ref`."""
+    if not _REPO.match(action_repo):
+        raise InitError(f"--action-repo must look like OWNER/REPO, not {action_repo!r}")
+    if not _REF.match(action_ref):
+        raise InitError(f"--action-ref must be a tag, branch or commit, not {action_ref!r}")
+    if TEMPLATE_ACTION not in template:
+        raise InitError(f"the packaged workflow does not reference {TEMPLATE_ACTION}")
+    return template.replace(TEMPLATE_ACTION, f"{action_repo}/action@{action_ref}")
+
+
+def write_files(root: Path, files: dict[str, str], *, force: bool) -> list[Written]:
+    """Write every file, or none: without `force`, any existing one stops the lot."""
+    if not root.is_dir():
+        raise InitError(f"{root} is not a directory")
+    existing = [name for name in files if (root / name).exists()]
+    if existing and not force:
+        names = ", ".join(existing)
+        raise InitError(f"{names} already exists; run again with --force to overwrite")
+    written = []
+    for name, text in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replaced = target.exists()
+        target.write_text(text, encoding="utf-8")
+        written.append(Written(target, replaced))
+    return written
+
+
+def next_steps(root: Path, written: list[Written]) -> str:
+    """What the user does now: commit the files and add the model credential."""
+    lines = [f"{'Replaced' if w.replaced else 'Wrote'} {w.path}" for w in written]
+    lines += [
+        "",
+        "Next:",
+        "  1. Review .github/canon-gate.yml (canon.paths should name your canon folders).",
+        "  2. Commit both files to the default branch, e.g.:",
+        f"       git -C {root} add {WORKFLOW_PATH} {CONFIG_PATH}",
+        f"       git -C {root} commit -m 'Add the canon-gate audit gate' && git -C {root} push",
+        "     The App runs the workflow from the default branch, so a pull request cannot",
+        "     change the workflow that judges it.",
+        "  3. Add the repository secret CLAUDE_CODE_OAUTH_TOKEN: make a token with",
+        "       claude setup-token",
+        "     then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
+        "  4. Make `canon-gate` a required check in the branch's protection rules.",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    root: Path = args.path
+    try:
+        workflow = render_workflow(
+            resources.read_text(resources.WORKFLOW), args.action_repo, args.action_ref
+        )
+        written = write_files(
+            root, {WORKFLOW_PATH: workflow, CONFIG_PATH: STARTER_CONFIG}, force=args.force
+        )
+    except (InitError, OSError) as exc:
+        print(f"canon-gate init: {exc}", file=sys.stderr)
+        return 1
+    if not (root / ".git").exists():
+        print(f"note: {root} does not look like a git checkout", file=sys.stderr)
+    print(next_steps(root, written))
+    return 0

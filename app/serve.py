@@ -1,0 +1,89 @@
+"""`canon-gate serve`: run the App, in setup mode until it has credentials.
+
+SIGTERM (and Ctrl-C) stop it gracefully: aiohttp stops accepting connections, lets the deliveries
+in flight finish within the shutdown timeout, runs the cleanup contexts, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from app import logs
+from app.server import create_app
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Room, after the delivery budget, for the answer to go out before sockets are closed.
+SHUTDOWN_MARGIN_SECONDS = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to bind (default: HOST or 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: PORT or 3000)")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="the .env file to read credentials from and to store them in (default: .env)",
+    )
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment and the .env file, with the command line on top."""
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.env_file is not None:
+        overrides["env_file"] = args.env_file
+        overrides["_env_file"] = args.env_file
+    return Settings(**overrides)
+
+
+def announce(settings: Settings) -> None:
+    """Say clearly which mode the App starts in, and what is missing for App mode."""
+    where = settings.public_url or f"http://localhost:{settings.port}"
+    if settings.configured:
+        log.info(
+            "serve.app_mode",
+            extra={
+                "app_id": settings.github_app_id,
+                "slug": settings.github_app_slug,
+                "api_url": settings.github_api_url,
+                "listen": f"{settings.host}:{settings.port}",
+            },
+        )
+    else:
+        log.warning(
+            "serve.setup_mode",
+            extra={
+                "missing": ", ".join(settings.missing),
+                "open": f"{where.rstrip('/')}/setup",
+                "env_file": str(settings.env_file),
+                "listen": f"{settings.host}:{settings.port}",
+            },
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args)
+    logs.configure(settings.log_format, settings.log_level)
+    announce(settings)
+    app = create_app(settings)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=settings.delivery_budget_seconds + SHUTDOWN_MARGIN_SECONDS,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+    )
+    log.info("serve.stopped")
+    return 0

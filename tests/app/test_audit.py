@@ -1,0 +1,258 @@
+"""Audit start and completion, end to end: signed webhooks in, GitHub calls out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appkit import REPO_ID, Gate, StartGate, artifact, finding, report_for
+
+from action.report import Classification, Kind
+from app.auth import START_AUDIT
+
+
+async def open_pr(gate: Gate, number: int = 12, *, draft: bool = False) -> Any:
+    pull = gate.repo.open_pull(
+        number, {"docs/guide.md": "# Guide\nA regex gates merges.\n"}, draft=draft
+    )
+    status = await gate.deliver(
+        "pull_request", gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    )
+    assert status == 200
+    return pull
+
+
+async def complete(gate: Gate, run: Any, report: Any = None, conclusion: str = "success") -> int:
+    blob = artifact(report) if report is not None else None
+    payload = gate.fake.complete_run(gate.repo, run.id, conclusion, blob)
+    return await gate.deliver("workflow_run", payload)
+
+
+async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default_branch(
+    gate: Gate,
+) -> None:
+    pull = await open_pr(gate)
+    [check] = gate.check_runs()
+    assert check.head_sha == pull.head_sha
+    assert check.status == "in_progress"
+    assert check.external_id.startswith("canon-gate:v1:pr=12:")
+    [run] = gate.runs_for(check.id)
+    assert run.inputs == {
+        "pr": "12",
+        "head_sha": pull.head_sha,
+        "base_sha": gate.repo.head("main"),
+        "check_run_id": str(check.id),
+        "approved": "false",  # the workflow's default: an automatic trigger approves nothing
+    }
+    assert run.head_sha == gate.repo.head("main")  # the default branch judges, not the PR
+    assert check.details_url == run.html_url if hasattr(run, "html_url") else check.details_url
+    assert f"/actions/runs/{run.id}" in check.details_url
+    # The token was narrowed to this repository and this step's permissions.
+    [mint] = gate.fake.calls_to("POST", "/app/installations/{installation_id}/access_tokens")
+    assert mint.json == {"repository_ids": [REPO_ID], "permissions": dict(START_AUDIT)}
+    # An existence check, the create, the dispatch, then the in_progress update.
+    routes = [(c.method, c.route) for c in gate.fake.calls if c.auth == "installation"]
+    assert routes == [
+        ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
+        ("POST", "/repos/{owner}/{repo}/check-runs"),
+        ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
+        ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
+    ]
+
+
+async def test_drafts_wait_until_ready_for_review(gate: Gate) -> None:
+    pull = await open_pr(gate, 13, draft=True)
+    assert gate.check_runs() == []
+    assert gate.fake.calls == []
+    pull.draft = False
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "ready_for_review")
+    assert await gate.deliver("pull_request", payload) == 200
+    assert len(gate.check_runs()) == 1
+
+
+async def test_redelivery_and_restart_never_make_a_second_active_run(
+    gate: Gate, start_gate: StartGate
+) -> None:
+    pull = gate.repo.open_pull(14, {"docs/guide.md": "x\n"})
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", payload, delivery_id="same") == 200
+    assert await gate.deliver("pull_request", payload, delivery_id="same") == 200
+    # A fresh App (a restart, or another replica) has no memory: GitHub is asked.
+    await start_gate()
+    assert await gate.deliver("pull_request", payload, delivery_id="same") == 200
+    assert await gate.deliver("pull_request", payload, delivery_id="other") == 200
+    reopened = gate.fake.payloads.pull_request(gate.repo, pull, "reopened")
+    assert await gate.deliver("pull_request", reopened) == 200
+    assert len(gate.check_runs()) == 1
+    assert len(gate.repo.runs) == 1
+
+
+async def test_a_newer_push_cancels_the_older_run(gate: Gate) -> None:
+    pull = await open_pr(gate, 15)
+    [old] = gate.check_runs()
+    gate.repo.push(pull, {"docs/guide.md": "# Guide v2\n"})
+    assert (
+        await gate.deliver(
+            "pull_request", gate.fake.payloads.pull_request(gate.repo, pull, "synchronize")
+        )
+        == 200
+    )
+    runs = {r.head_sha: r for r in gate.check_runs()}
+    assert runs[old.head_sha].conclusion == "cancelled"
+    assert runs[pull.head_sha].status == "in_progress"
+
+
+async def test_a_missing_workflow_asks_for_action_with_exact_steps(gate: Gate) -> None:
+    gate.repo.commit("main", {".github/workflows/canon-gate.yml": None}, "remove workflow")
+    await open_pr(gate, 16)
+    [check] = gate.check_runs()
+    assert check.conclusion == "action_required"
+    summary = check.output["summary"]
+    assert "canon-gate init" in summary and "CLAUDE_CODE_OAUTH_TOKEN" in summary
+    assert [a["identifier"] for a in check.actions][:1] == ["rerun"]
+
+
+async def test_substantive_findings_fail_with_annotations_substantive_first(gate: Gate) -> None:
+    await open_pr(gate, 17)
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    cosmetic = finding(classification=Classification.COSMETIC, anchor="runtime", line=9)
+    blocking = finding(line=2)
+    assert await complete(gate, run, report_for(run, findings=[cosmetic, blocking])) == 200
+    check = gate.repo.check_runs[check.id]
+    assert check.conclusion == "failure"
+    levels = [a["annotation_level"] for a in check.annotations]
+    assert levels == ["failure", "warning"]
+    assert blocking.id in check.output["summary"]
+    assert "subscription" in check.output["summary"]
+
+
+async def test_only_cosmetic_findings_succeed_with_annotations(gate: Gate) -> None:
+    await open_pr(gate, 18)
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    cosmetic = finding(classification=Classification.COSMETIC, kind=Kind.OTHER)
+    await complete(gate, run, report_for(run, findings=[cosmetic]))
+    check = gate.repo.check_runs[check.id]
+    assert (check.conclusion, len(check.annotations)) == ("success", 1)
+
+
+async def test_120_findings_are_annotated_in_batches_of_50(gate: Gate) -> None:
+    await open_pr(gate, 19)
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    many = [finding(anchor=f"quote {i}", line=i + 1) for i in range(120)]
+    await complete(gate, run, report_for(run, findings=many))
+    check = gate.repo.check_runs[check.id]
+    assert len(check.annotations) == 120
+    patches = gate.fake.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")
+    assert [len(c.json["output"].get("annotations", [])) for c in patches[-3:]] == [50, 50, 20]
+
+
+async def fail_closed(gate: Gate, number: int, **kwargs: Any) -> Any:
+    pull = await open_pr(gate, number)
+    [check] = [c for c in gate.check_runs() if c.head_sha == pull.head_sha]
+    [run] = gate.runs_for(check.id)
+    report = kwargs.pop("report", None)
+    if callable(report):
+        report = report(run)
+    await complete(gate, run, report, **kwargs)
+    return gate.repo.check_runs[check.id]
+
+
+async def test_a_failed_workflow_is_not_evaluated(gate: Gate) -> None:
+    check = await fail_closed(gate, 20, conclusion="failure")
+    assert check.conclusion == "failure"
+    assert "Not evaluated" in check.output["title"]
+    assert "failed" in check.output["summary"]
+
+
+async def test_a_missing_artifact_is_not_evaluated(gate: Gate) -> None:
+    check = await fail_closed(gate, 21)
+    assert check.conclusion == "failure"
+    assert "canon-gate-report" in check.output["summary"]
+
+
+async def test_an_invalid_artifact_is_not_evaluated(gate: Gate) -> None:
+    check = await fail_closed(gate, 22, report=b"{ not a report")
+    assert check.conclusion == "failure"
+    check = await fail_closed(gate, 23, report={"schema_version": 1, "findings": [{"id": "x"}]})
+    assert check.conclusion == "failure"
+    assert "findings contract" in check.output["summary"]
+
+
+async def test_an_unknown_schema_version_names_the_action_version(gate: Gate) -> None:
+    check = await fail_closed(gate, 24, report={"schema_version": 99})
+    assert check.conclusion != "success"
+    assert check.conclusion == "action_required"
+    assert "v1" in check.output["summary"]
+
+
+async def test_a_session_error_is_not_evaluated_never_success(gate: Gate) -> None:
+    check = await fail_closed(
+        gate, 25, report=lambda run: report_for(run, error="the session timed out")
+    )
+    assert check.conclusion == "failure"
+    assert "timed out" in check.output["summary"]
+
+
+async def test_a_report_for_another_check_run_is_refused(gate: Gate) -> None:
+    check = await fail_closed(gate, 26, report=lambda run: report_for(run, head_sha="f" * 40))
+    assert check.conclusion == "failure"
+
+
+async def test_completion_is_idempotent(gate: Gate) -> None:
+    await open_pr(gate, 27)
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    payload = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report_for(run)))
+    assert await gate.deliver("workflow_run", payload) == 200
+    assert await gate.deliver("workflow_run", payload) == 200
+    assert len(gate.repo.check_runs[check.id].annotations) == 0
+    assert gate.repo.check_runs[check.id].conclusion == "success"
+
+
+async def test_rerun_by_button_check_run_and_check_suite(gate: Gate) -> None:
+    pull = await open_pr(gate, 28)
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    await complete(gate, run, report_for(run))
+    payloads = [
+        ("check_run", gate.fake.payloads.check_run(gate.repo, check.id, "rerequested")),
+        (
+            "check_run",
+            gate.fake.payloads.check_run(gate.repo, check.id, "requested_action", "rerun"),
+        ),
+        ("check_suite", gate.fake.payloads.check_suite(gate.repo, pull.head_sha, "rerequested")),
+    ]
+    for event, payload in payloads:
+        assert await gate.deliver(event, payload) == 200
+    runs = gate.check_runs()
+    assert len(runs) == 4
+    # Each re-run replaced the one before: only the newest is active.
+    assert [r.status for r in runs].count("in_progress") == 1
+    assert all(r.inputs.get("approved") == "true" for r in list(gate.repo.runs.values())[1:])
+
+
+async def test_a_manual_run_gets_a_check_run_on_the_pr_head(gate: Gate) -> None:
+    pull = gate.repo.open_pull(29, {"docs/guide.md": "x\n"})
+    run = gate.fake.start_run(gate.repo, inputs={"pr": "29"})
+    assert run.head_sha == gate.repo.head("main")
+    report = report_for(run, head_sha=pull.head_sha, findings=[finding()])
+    assert await complete(gate, run, report) == 200
+    [check] = gate.check_runs()
+    assert (check.head_sha, check.conclusion) == (pull.head_sha, "failure")
+    assert f"/actions/runs/{run.id}" in check.details_url
+
+
+async def test_an_overdue_run_is_timed_out_by_the_next_event(start_gate: StartGate) -> None:
+    gate = await start_gate(audit_timeout_seconds=60)
+    gate.fake.advance(-3600)  # the run starts an hour ago
+    pull = await open_pr(gate, 30)
+    gate.fake.advance(3600)
+    [stuck] = gate.check_runs()
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "reopened")
+    assert await gate.deliver("pull_request", payload) == 200
+    stuck = gate.repo.check_runs[stuck.id]
+    assert stuck.conclusion == "timed_out"
+    assert any(a["identifier"] == "rerun" for a in stuck.actions)
+    assert len(gate.check_runs()) == 2

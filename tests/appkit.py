@@ -1,0 +1,142 @@
+"""Helpers for the App's tests: settings for the fake GitHub, reports and artifacts."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+from fakes.github import FakeGitHub
+from fakes.github.state import Repo
+from pydantic import SecretStr
+
+from action.report import (
+    REPORT_FILENAME,
+    Classification,
+    Evidence,
+    Finding,
+    Kind,
+    Location,
+    Report,
+    RunInfo,
+    SuggestedFix,
+    fingerprint,
+)
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+INSTALLATION_ID = 7001
+REPO_ID = 9001
+CANON = """---
+uri: klappy://canon/constraints/audit-gates
+title: "Audit Gates Are Spawned Agent Sessions"
+tier: 1
+status: active
+---
+# Audit gates
+The gate is a spawned agent session that fetches canon at runtime.
+"""
+
+
+StartGate = Callable[..., Awaitable["Gate"]]
+
+
+@dataclass
+class Gate:
+    fake: FakeGitHub
+    server: TestServer
+    settings: Settings
+    repo: Repo
+
+    async def deliver(
+        self, event: str, payload: dict[str, Any], delivery_id: str | None = None
+    ) -> int:
+        return await self.fake.deliver(event, payload, delivery_id=delivery_id)
+
+    def check_runs(self, name: str = "canon-gate") -> list[Any]:
+        return [r for r in self.repo.check_runs.values() if r.name == name]
+
+    def runs_for(self, check_run_id: int) -> list[Any]:
+        return [
+            r for r in self.repo.runs.values() if r.inputs.get("check_run_id") == str(check_run_id)
+        ]
+
+
+def make_settings(fake: FakeGitHub, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "github_app_id": fake.app_id,
+        "github_app_slug": "canon-gate",
+        "github_app_private_key": SecretStr(fake.private_key),
+        "github_webhook_secret": SecretStr(WEBHOOK_SECRET),
+        "github_api_url": fake.base_url,
+        "github_web_url": fake.web_url,
+        "redeliver_interval_seconds": 0,
+        "env_file": tmp_path / ".env",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def finding(
+    *,
+    path: str = "docs/guide.md",
+    classification: Classification = Classification.SUBSTANTIVE,
+    kind: Kind = Kind.DRIFT,
+    anchor: str = "The gate is a spawned agent session",
+    claim: str = "The guide says a regex script gates merges, contradicting the canon.",
+    line: int = 3,
+) -> Finding:
+    canon = ["klappy://canon/constraints/audit-gates"]
+    return Finding(
+        id=fingerprint(path, kind, canon, anchor),
+        classification=classification,
+        kind=kind,
+        location=Location(path=path, start_line=line, end_line=line),
+        claim=claim,
+        evidence=[Evidence(quote=anchor, source=canon[0], line=7, verified=True)],
+        canon=canon,
+        suggested_fix=SuggestedFix(description="Say the session is the gate."),
+    )
+
+
+def report_for(
+    run: Any, *, findings: list[Finding] | None = None, error: str | None = None, **run_fields: Any
+) -> Report:
+    """A report as the action would write it for a dispatched workflow run of the fake."""
+    inputs = run.inputs
+    fields: dict[str, Any] = {
+        "repo": "octo-org/handbook",
+        "pr": int(inputs["pr"]),
+        "head_sha": inputs.get("head_sha") or None,
+        "base_sha": inputs.get("base_sha") or None,
+        "check_run_id": int(inputs["check_run_id"]) if inputs.get("check_run_id") else None,
+        "workflow_run_id": run.id,
+        "model": "claude-sonnet-4-5",
+        "claude_code_version": "2.1.330",
+        "turns": 4,
+        "duration_ms": 42_000,
+        "cost_usd": 0.12,
+        "auth_mode": "subscription",
+    }
+    info = RunInfo(**{**fields, **run_fields})
+    return Report(run=info, findings=findings or [], error=error)
+
+
+def artifact(report: Report | dict[str, Any] | bytes) -> bytes:
+    """Zip a report the way actions/upload-artifact stores it."""
+    if isinstance(report, Report):
+        body = report.model_dump_json().encode()
+    elif isinstance(report, dict):
+        body = json.dumps(report).encode()
+    else:
+        body = report
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(REPORT_FILENAME, body)
+    return buffer.getvalue()

@@ -1,0 +1,95 @@
+"""`canon-gate init` on a temporary repository: writes, refuses to overwrite, --force, parses."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from action.config import Config, parse_config
+from app import resources
+from app.cli import main
+from app.init import CONFIG_PATH, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    return tmp_path
+
+
+def test_init_writes_the_workflow_and_a_config_that_parses_to_the_defaults(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--path", str(repo)]) == 0
+    workflow = (repo / WORKFLOW_PATH).read_text()
+    assert workflow == resources.read_text(resources.WORKFLOW)
+    assert "canon-gate/canon-gate/action@v1" in workflow
+    assert yaml.safe_load(workflow)["name"] == "canon-gate"
+    config_text = (repo / CONFIG_PATH).read_text()
+    assert parse_config(config_text) == Config()
+    out = capsys.readouterr().out
+    assert f"git -C {repo} add {WORKFLOW_PATH} {CONFIG_PATH}" in out
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in out
+    assert "claude setup-token" in out
+
+
+def test_the_starter_config_documents_every_key() -> None:
+    documented = yaml.safe_load(STARTER_CONFIG)
+    assert set(documented) == set(Config.model_fields)
+    for section in ("canon", "limits", "audit", "forks", "structure"):
+        field = Config.model_fields[section].annotation
+        assert set(documented[section]) == set(field.model_fields), section  # type: ignore[union-attr]
+    # Comments explain it: at least one per key on average.
+    comments = [line for line in STARTER_CONFIG.splitlines() if line.lstrip().startswith("#")]
+    assert len(comments) >= 20
+
+
+def test_init_refuses_to_overwrite_without_force(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo / ".github").mkdir()
+    (repo / CONFIG_PATH).write_text("ledger: false\n")
+    assert main(["init", "--path", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert CONFIG_PATH in err
+    assert "--force" in err
+    # Nothing was written: not even the workflow that did not exist.
+    assert not (repo / WORKFLOW_PATH).exists()
+    assert (repo / CONFIG_PATH).read_text() == "ledger: false\n"
+
+    assert main(["init", "--path", str(repo), "--force"]) == 0
+    assert parse_config((repo / CONFIG_PATH).read_text()) == Config()
+    assert "Replaced" in capsys.readouterr().out
+
+
+def test_init_pins_the_chosen_action(repo: Path) -> None:
+    args = ["init", "--path", str(repo), "--action-repo", "acme/gate", "--action-ref", "v2.1.0"]
+    assert main(args) == 0
+    workflow = (repo / WORKFLOW_PATH).read_text()
+    assert "uses: acme/gate/action@v2.1.0" in workflow
+    assert TEMPLATE_ACTION not in workflow
+
+
+@pytest.mark.parametrize(
+    "flag", [["--action-repo", "not a repo"], ["--action-ref", "v1; rm -rf /"]]
+)
+def test_init_rejects_a_bad_action_reference(
+    repo: Path, flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--path", str(repo), *flag]) == 1
+    assert "must" in capsys.readouterr().err
+    assert not (repo / ".github").exists()
+
+
+def test_init_runs_as_the_installed_command(repo: Path) -> None:
+    exe = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "canon-gate"
+    if not exe.exists():
+        pytest.skip("the canon-gate console script is not installed in .venv")
+    done = subprocess.run(
+        [str(exe), "init", "--path", str(repo)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert (repo / WORKFLOW_PATH).is_file()

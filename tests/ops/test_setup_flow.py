@@ -1,0 +1,194 @@
+"""Registration through the App Manifest flow, over HTTP, against the fake GitHub's web host.
+
+The browser test (test_browser.py) clicks through the same flow in Chromium; these tests cover
+the refusals and the mode switch quickly, without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from html import unescape
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from fakes.github import FakeGitHub
+
+from app.settings import Settings
+from ops.opskit import Serve, free_port
+
+NO_CREDENTIALS = {
+    "github_app_id": None,
+    "github_app_private_key": None,
+    "github_webhook_secret": None,
+}
+
+
+def form_value(html: str, name: str) -> str:
+    match = re.search(rf"name='{name}' value='([^']*)'", html)
+    assert match, f"no {name} field"
+    return unescape(match.group(1))
+
+
+async def register(
+    http: aiohttp.ClientSession, base: str, organization: str = ""
+) -> tuple[str, dict[str, str]]:
+    """Walk the flow as a browser would, up to GitHub's redirect back; return it and its query."""
+    async with http.get(f"{base}/setup") as page:
+        assert page.status == 200
+        manifest = form_value(await page.text(), "manifest")
+    form = {"manifest": manifest, "organization": organization}
+    async with http.post(f"{base}/setup/register", data=form, allow_redirects=False) as answer:
+        assert answer.status == 307
+        target = answer.headers["Location"]
+    # A 307 keeps the method and the body: the browser POSTs the manifest form to GitHub.
+    async with http.post(target, data=form) as github_page:
+        assert github_page.status == 200, await github_page.text()
+        action = re.search(r"action='([^']+)'", await github_page.text())
+        assert action
+    async with http.post(action.group(1), allow_redirects=False) as created:
+        assert created.status == 302
+        back = created.headers["Location"]
+    return back, {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
+
+
+async def test_registration_stores_credentials_and_switches_to_app_mode(
+    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = tmp_path / ".env"
+    env.write_text("PORT=3999\n# kept\n")
+    app = await serve(port=port, public_url=public, **NO_CREDENTIALS)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(app.url("/healthz")) as health:
+            assert (await health.json())["mode"] == "setup"
+        back, _query = await register(http, public, organization="acme")
+        assert back.startswith(f"{public}/setup/callback?")
+        async with http.get(back) as done:
+            page = await done.text()
+            assert done.status == 200, page
+        async with http.get(app.url("/healthz")) as health:
+            assert (await health.json())["mode"] == "app"
+
+    new_app = fake_github.apps[max(fake_github.apps)]
+    assert new_app.owner == "acme"
+    # The manifest GitHub received: our URLs, our permissions.
+    assert f"/apps/{new_app.slug}/installations/new" in page
+    assert "canon-gate init" in page
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in page
+    assert "BEGIN" not in page
+    assert "whsec_" not in page
+
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    text = env.read_text()
+    assert text.startswith("PORT=3999\n# kept\n")
+    stored = Settings(_env_file=env)
+    assert stored.github_app_id == new_app.id
+    assert stored.github_app_slug == new_app.slug
+    assert stored.configured
+    assert stored.github_app_private_key is not None
+    assert "BEGIN" in stored.github_app_private_key.get_secret_value()
+    assert "GITHUB_APP_CLIENT_ID=" in text
+    assert "GITHUB_APP_CLIENT_SECRET=" in text
+
+    # The running server now verifies webhooks with the new secret.
+    assert stored.github_webhook_secret is not None
+    fake_github.webhook_secret = stored.github_webhook_secret.get_secret_value()
+    assert await fake_github.deliver("ping", {"zen": "Keep it logically awesome."}) == 200
+    fake_github.webhook_secret = "not-the-secret"
+    assert await fake_github.deliver("ping", {"zen": "x"}) == 401
+
+    # In App mode the pages show the status, and the callback cannot be replayed.
+    async with aiohttp.ClientSession() as http:
+        async with http.get(public + "/") as status:
+            html = await status.text()
+            assert f"{new_app.id}" in html
+            assert "installations/new" in html
+            assert "BEGIN" not in html
+            assert "whsec_" not in html
+        async with http.get(back) as again:
+            assert "canon-gate is running" in await again.text()
+
+
+async def test_the_manifest_sent_to_github_is_filled_from_the_public_url(
+    fake_github: FakeGitHub, serve: Serve
+) -> None:
+    app = await serve(public_url="https://gate.example.com", **NO_CREDENTIALS)
+    async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
+        manifest = json.loads(form_value(await page.text(), "manifest"))
+    assert manifest["hook_attributes"]["url"] == "https://gate.example.com/webhooks"
+    assert manifest["redirect_url"] == "https://gate.example.com/setup/callback"
+    assert manifest["default_permissions"]["checks"] == "write"
+
+
+async def test_a_callback_with_a_bad_state_changes_nothing(
+    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    app = await serve(port=port, public_url=public, **NO_CREDENTIALS)
+    async with aiohttp.ClientSession() as http:
+        back, query = await register(http, public)
+        forged = back.replace(query["state"], query["state"][:-2] + "xx")
+        for url in (forged, f"{public}/setup/callback?code={query['code']}"):
+            async with http.get(url) as refused:
+                assert refused.status == 400
+                assert "Refused" in await refused.text()
+        async with http.get(app.url("/healthz")) as health:
+            assert (await health.json())["mode"] == "setup"
+    assert not (tmp_path / ".env").exists()
+    # The code was never redeemed.
+    assert not fake_github.calls_to("POST", "/app-manifests/{code}/conversions")
+
+
+async def test_an_expired_code_says_so_and_stays_in_setup_mode(
+    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    app = await serve(port=port, public_url=public, **NO_CREDENTIALS)
+    async with aiohttp.ClientSession() as http:
+        back, _ = await register(http, public)
+        fake_github.advance(3601)  # GitHub's code lives an hour
+        async with http.get(back) as answer:
+            assert answer.status == 502
+            assert "expires after an hour" in await answer.text()
+        async with http.get(app.url("/healthz")) as health:
+            assert (await health.json())["mode"] == "setup"
+    assert not (tmp_path / ".env").exists()
+
+
+async def test_a_bad_organisation_name_is_refused_before_github(serve: Serve) -> None:
+    app = await serve(**NO_CREDENTIALS)
+    async with aiohttp.ClientSession() as http:
+        form = {"manifest": "{}", "organization": "../../evil"}
+        async with http.post(app.url("/setup/register"), data=form, allow_redirects=False) as r:
+            assert r.status == 400
+            assert "&#x27;../../evil&#x27;" in await r.text()
+
+
+async def test_the_setup_page_warns_when_the_public_url_is_a_guess(serve: Serve) -> None:
+    app = await serve(public_url=None, **NO_CREDENTIALS)
+    async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
+        html = await page.text()
+    assert "PUBLIC_URL is not set" in html
+    assert f"{app.url('/webhooks')}".replace("/webhooks", "") in html
+    assert page.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_in_app_mode_setup_shows_status_and_refuses_to_register(serve: Serve) -> None:
+    app = await serve(github_app_slug="canon-gate")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(app.url("/setup")) as page:
+            html = await page.text()
+        assert "canon-gate is running" in html
+        assert "/apps/canon-gate/installations/new" in html
+        assert "ops-webhook-secret" not in html
+        assert "PRIVATE KEY" not in html
+        async with http.post(
+            app.url("/setup/register"), data={"manifest": "{}"}, allow_redirects=False
+        ) as again:
+            assert again.status == 303
