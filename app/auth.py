@@ -31,6 +31,8 @@ START_AUDIT: Permissions = {"checks": "write", "actions": "write"}
 CONCLUDE_AUDIT: Permissions = {"checks": "write", "actions": "read", "contents": "write"}
 READ_PR: Permissions = {"checks": "write", "pull_requests": "read", "actions": "write"}
 COMMANDS: Permissions = {
+    # metadata read: asking GitHub for the commenter's permission on the repository.
+    "metadata": "read",
     "checks": "write",
     "contents": "write",
     "issues": "write",

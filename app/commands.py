@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gidgethub import sansio
+from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
@@ -40,11 +40,15 @@ async def reply(gh: GitHubAPI, repo: Repository, number: int, body: str) -> None
 
 
 async def react(gh: GitHubAPI, repo: Repository, comment_id: int, content: str) -> None:
-    await gh.post(
-        "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
-        url_vars={"owner": repo.owner, "repo": repo.name, "id": str(comment_id)},
-        data={"content": content},
-    )
+    """Acknowledge a command; best effort, since the comment may already be gone."""
+    try:
+        await gh.post(
+            "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
+            url_vars={"owner": repo.owner, "repo": repo.name, "id": str(comment_id)},
+            data={"content": content},
+        )
+    except BadRequest as exc:
+        log.info("command.reaction_failed", extra={"status": int(exc.status_code)})
 
 
 async def permission_of(gh: GitHubAPI, repo: Repository, login: str) -> str | None:
@@ -98,11 +102,11 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     elif isinstance(command, waivers.Help):
         await reply(gh, repo, number, waivers.HELP)
     elif isinstance(command, waivers.Rerun):
-        await react(gh, repo, ev.comment.id, "rocket")
         pr = await get_pull(gh, repo, number)
         key = AuditKey(number, pr.head.sha, pr.base.sha)
         # A maintainer asked: this is also the go-ahead for a fork PR.
         await start_audit(ctx, gh, repo, key, rerun=True, approved=True)
+        await react(gh, repo, ev.comment.id, "rocket")
 
 
 async def _waive(

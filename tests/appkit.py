@@ -62,6 +62,9 @@ class Gate:
     def check_runs(self, name: str = "canon-gate") -> list[Any]:
         return [r for r in self.repo.check_runs.values() if r.name == name]
 
+    def runs_for_pr(self, number: int) -> list[Any]:
+        return [r for r in self.repo.runs.values() if r.inputs.get("pr") == str(number)]
+
     def runs_for(self, check_run_id: int) -> list[Any]:
         return [
             r for r in self.repo.runs.values() if r.inputs.get("check_run_id") == str(check_run_id)

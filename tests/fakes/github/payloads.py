@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .state import Repo, ids, user_json
+from .state import Comment, Repo, ids, user_json
 
 if TYPE_CHECKING:
     from .server import FakeGitHub
@@ -171,6 +171,14 @@ class Payloads:
         )
         if action == "edited":
             payload["changes"] = {"body": {"from": "(previous body)"}}
+        if action != "deleted":
+            # GitHub holds the comment the webhook describes: reactions and replies can find it.
+            now = self.fake.clock.iso()
+            repo.comments[comment["id"]] = Comment(
+                comment["id"], number, body, user, None, now, now
+            )
+        else:
+            repo.comments.pop(comment["id"], None)
         return payload
 
     def workflow_run(self, repo: Repo, run_id: int, action: str = "completed") -> dict[str, Any]:

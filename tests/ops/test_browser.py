@@ -1,0 +1,149 @@
+"""Registration in a real headless Chromium, clicking through the fake GitHub's web host.
+
+Uses Debian's `chromium` and `chromium-driver` (so the driver always matches the browser); where
+they are not installed the test skips and says how to get them. Each page is saved under
+tests/artifacts/ so a person can look at what a user would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+import aiohttp
+import pytest
+from fakes.github import FakeGitHub
+
+from app.settings import Settings
+from ops.opskit import ROOT, Serve, free_port
+
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1100,1200",
+)
+
+pytestmark = pytest.mark.browser
+
+
+def _browser_missing() -> str | None:
+    if not CHROMEDRIVER.exists():
+        return (
+            "no /usr/bin/chromedriver: install Debian's chromium and chromium-driver "
+            "(apt-get install -y chromium chromium-driver) to run the browser test"
+        )
+    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+        return "no chromium binary on PATH: apt-get install -y chromium"
+    return None
+
+
+def click_through(start_url: str, organization: str, shots: Path) -> dict[str, str]:
+    """Drive the browser from the setup page to the callback page; return each page's text."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with tempfile.TemporaryDirectory(prefix="canon-gate-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={profile}")
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        seen: dict[str, str] = {}
+        try:
+            wait = WebDriverWait(driver, 20)
+            driver.get(start_url)
+            wait.until(ec.element_to_be_clickable((By.ID, "register")))
+            driver.save_screenshot(str(shots / "1-setup.png"))
+            seen["setup"] = driver.find_element(By.TAG_NAME, "body").text
+            driver.find_element(By.ID, "organization").send_keys(organization)
+            driver.find_element(By.ID, "register").click()
+
+            wait.until(ec.element_to_be_clickable((By.ID, "create")))
+            driver.save_screenshot(str(shots / "2-github-create.png"))
+            seen["github"] = driver.find_element(By.TAG_NAME, "body").text
+            seen["github_url"] = driver.current_url
+            driver.find_element(By.ID, "create").click()
+
+            wait.until(ec.presence_of_element_located((By.ID, "install")))
+            driver.save_screenshot(str(shots / "3-registered.png"))
+            seen["registered"] = driver.find_element(By.TAG_NAME, "body").text
+            seen["registered_url"] = driver.current_url
+            seen["install_href"] = str(
+                driver.find_element(By.ID, "install").get_attribute("href")
+            )
+
+            driver.get(start_url)
+            wait.until(ec.presence_of_element_located((By.ID, "install")))
+            driver.save_screenshot(str(shots / "4-status.png"))
+            seen["status"] = driver.find_element(By.TAG_NAME, "body").text
+        finally:
+            driver.quit()
+        return seen
+
+
+async def test_register_the_app_in_a_real_browser(
+    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+) -> None:
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    ARTIFACTS.mkdir(exist_ok=True)
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = tmp_path / ".env"
+    app = await serve(
+        port=port,
+        public_url=public,
+        github_app_id=None,
+        github_app_private_key=None,
+        github_webhook_secret=None,
+    )
+
+    seen = await asyncio.to_thread(click_through, f"{public}/", "acme-docs", ARTIFACTS)
+
+    # What the person saw: an explanation and the permissions, never the raw manifest.
+    assert "Register GitHub App" in seen["setup"]
+    assert "{" not in seen["setup"]
+    assert "default_permissions" not in seen["setup"]
+    # The form went to the organisation's "new App" page on (fake) GitHub, with a state.
+    assert "/_web/organizations/acme-docs/settings/apps/new?state=" in seen["github_url"]
+    assert "acme-docs" in seen["github"]
+    assert seen["registered_url"].startswith(f"{public}/setup/callback?code=")
+    assert "Your GitHub App is ready" in seen["registered"]
+    new_app = fake_github.apps[max(fake_github.apps)]
+    assert new_app.owner == "acme-docs"
+    assert seen["install_href"] == f"{fake_github.web_url}/apps/{new_app.slug}/installations/new"
+    assert "canon-gate is running" in seen["status"]
+    assert str(new_app.id) in seen["status"]
+
+    # The .env: owner-only, and holding the new App's credentials.
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    stored = Settings(_env_file=env)
+    assert stored.github_app_id == new_app.id
+    assert stored.github_app_slug == new_app.slug
+    assert stored.github_app_private_key is not None
+    assert stored.github_app_private_key.get_secret_value().startswith("-----BEGIN")
+    assert stored.github_webhook_secret is not None
+
+    # The same running server is now in App mode and accepts a ping signed with the new secret.
+    async with aiohttp.ClientSession() as http, http.get(app.url("/healthz")) as health:
+        assert (await health.json())["mode"] == "app"
+    fake_github.webhook_secret = stored.github_webhook_secret.get_secret_value()
+    assert await fake_github.deliver("ping", {"zen": "Design for failure."}) == 200
+    for page in ("setup", "registered", "status"):
+        assert "BEGIN" not in seen[page]
+        assert fake_github.webhook_secret not in seen[page]
