@@ -33,6 +33,7 @@ from action.session import (
     build_session_env,
     cli_version,
 )
+from action.structure import check_checkouts
 from action.tools import SERVER, TOOL_NAMES, GateTools, qualified
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,11 @@ async def _session(
         inputs.base_dir, inputs.head_dir, config.audit.paths, config.audit.exclude
     )
     hints = await run_hints(config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"])
-    report = report.model_copy(update={"hints": hints})
+    # Purely structural: it travels in the report and gates only as its own check run.
+    structure = check_checkouts(
+        inputs.base_dir, inputs.head_dir, ((c.path, c.status) for c in file_changes), config
+    )
+    report = report.model_copy(update={"hints": hints, "structure": structure})
     prompt = build_prompt(
         canon,
         config.canon.foundation,
@@ -179,8 +184,6 @@ async def _session(
     )
     tools = GateTools(canon, file_changes)
     own = {qualified(n) for n in TOOL_NAMES}
-    # TODO(structure): `action.structure.check_structure(...)` plugs in here, over the canon
-    # files in `file_changes`, and its problems go to `Report.structure`; until then it is None.
     guard = ReadGuard([inputs.base_dir, inputs.head_dir], inputs.base_dir, frozenset(own))
     spec = SessionSpec(
         system_prompt=prompt.system,

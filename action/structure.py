@@ -9,9 +9,10 @@ problems travel in `Report.structure` and gate only as their own check run.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from pathlib import Path
 
 import yaml
 
@@ -253,3 +254,30 @@ def check_structure(
             )
     problems = [problem for doc in checked.values() for problem in doc.problems]
     return sorted(problems, key=lambda p: (p.path, p.line, p.rule))
+
+
+def check_checkouts(
+    base_dir: Path, head_dir: Path, changes: Iterable[tuple[str, str]], config: Config
+) -> list[StructureProblem] | None:
+    """Run the check over the two checkouts; None when it is off or the PR changes no canon.
+
+    `changes` are (path, status) pairs with status added, modified or deleted.
+    """
+    if not config.structure.enabled:
+        return None
+    touched = [(p, s) for p, s in changes if is_canon_path(p, config)]
+    if not touched:
+        return None
+    changed = {
+        p: (head_dir / p).read_text(encoding="utf-8", errors="replace")
+        for p, s in touched
+        if s != "deleted"
+    }
+    deleted = [p for p, s in touched if s == "deleted"]
+    base_canon = {
+        path.relative_to(base_dir).as_posix(): path.read_text(encoding="utf-8", errors="replace")
+        for path in sorted(base_dir.rglob("*.md"))
+        if ".canon-gate" not in path.relative_to(base_dir).parts
+        and is_canon_path(path.relative_to(base_dir).as_posix(), config)
+    }
+    return check_structure(changed, base_canon, config, deleted=deleted)

@@ -119,7 +119,8 @@ switched to App mode and is now receiving webhooks; no restart is needed.</div>
 by you. Keep that file out of version control.</p>
 <h2>Next steps</h2>
 <ol>
-<li><a class='button' style='margin-top:4px' id='install'
+<li>Install the App on the repositories it should guard.<br>
+<a class='button' style='margin:10px 0 6px' id='install'
  href='{escape(install_link, quote=True)}'>Install on repositories</a></li>
 <li>In each repository you installed it on, run <code>canon-gate init</code> and commit the
 files it writes.</li>

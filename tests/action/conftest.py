@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
-# The repository root, so `action` and `tests.fakes` import however pytest is started.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from fakes.anthropic import FakeAnthropic
 
 from tests.action.support import (
     API_KEY,
@@ -17,7 +14,6 @@ from tests.action.support import (
     RUNTIME_TOKEN,
     make_checkouts,
 )
-from tests.fakes.anthropic import FakeAnthropic
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from fakes.anthropic import FakeAnthropic
+
 from action.report import Report
 from action.runner import AuditInputs, run_audit
 from action.session import SdkHarness
-from tests.fakes.anthropic import FakeAnthropic
 
 OAUTH = "oat01-FAKE-subscription-token-0123456789"
 API_KEY = "sk-ant-api03-FAKE-api-key-0123456789abcdef"

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes.anthropic import FakeAnthropic, structured
 
 from action.entrypoint import main
 from action.report import Report
 from tests.action.support import OAUTH, make_checkouts, write_tree
-from tests.fakes.anthropic import FakeAnthropic, structured
 
 ROOT = Path(__file__).resolve().parents[2]
 

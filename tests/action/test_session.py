@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
 from action.report import AuthMode, Classification
 from tests.action.support import (
@@ -19,7 +20,6 @@ from tests.action.support import (
     assert_no_secrets,
     audit,
 )
-from tests.fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
 pytestmark = pytest.mark.cli
 

@@ -107,7 +107,8 @@ async def test_a_missing_workflow_asks_for_action_with_exact_steps(gate: Gate) -
     [check] = gate.check_runs()
     assert check.conclusion == "action_required"
     summary = check.output["summary"]
-    assert "canon-gate init" in summary and "CLAUDE_CODE_OAUTH_TOKEN" in summary
+    assert "canon-gate init" in summary
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in summary
     assert [a["identifier"] for a in check.actions][:1] == ["rerun"]
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
-from appkit import Gate, StartGate, artifact, finding, report_for
+from appkit import Gate, artifact, finding, report_for
 
 from action.report import StructureProblem
 from app.ledger import BRANCH
@@ -62,7 +61,8 @@ async def test_every_verdict_is_a_ledger_commit_on_an_orphan_branch(gate: Gate) 
     assert "README.md" in files
     assert not any(p.startswith(".github/") for p in files)
     head = gate.repo.store.commits[gate.repo.head(BRANCH)]
-    assert "PR #40" in head.message and "failure" in head.message
+    assert "PR #40" in head.message
+    assert "failure" in head.message
 
 
 async def test_a_waiver_turns_failure_into_success_without_a_new_session(gate: Gate) -> None:
@@ -126,7 +126,8 @@ async def test_commands_on_issues_and_from_bots(gate: Gate) -> None:
         gate.repo, pull.number, "/canon-gate rerun", user="canon-gate[bot]", user_type="Bot"
     )
     assert await gate.deliver("issue_comment", bot) == 200
-    assert gate.repo.runs == {} and replies(gate, 45) == []
+    assert gate.repo.runs == {}
+    assert replies(gate, 45) == []
 
 
 async def test_rerun_and_help_commands(gate: Gate) -> None:
@@ -166,8 +167,10 @@ async def test_lifecycle_across_three_pushes(gate: Gate) -> None:
     gate.repo.push(pull, {"docs/guide.md": "v2\n"})
     second = await audit(gate, pull, [b, c])
     summary = second.output["summary"]
-    assert "Resolved" in summary and a.id in summary
-    assert "Persisting" in summary and "New" in summary
+    assert "Resolved" in summary
+    assert a.id in summary
+    assert "Persisting" in summary
+    assert "New" in summary
     await comment(gate, pull, f"/canon-gate waive {c.id} accepted risk")
     gate.repo.push(pull, {"docs/guide.md": "v3\n"})
     third = await audit(gate, pull, [c])

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
+from fakes.github import FakeGitHub, Repo
 from gidgethub.aiohttp import GitHubAPI
 
-# The repository root, so `app`, `action` and `tests.*` import however pytest is started.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tests.fakes.github import FakeGitHub, Repo
 from tests.governance.govhelpers import INSTALLATION, REPO, ClientFactory
 
 

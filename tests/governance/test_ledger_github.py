@@ -9,6 +9,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from fakes.github import FakeGitHub, Repo
 from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
@@ -28,7 +29,6 @@ from app.ledger import (
     write_record,
 )
 from app.lifecycle import Waiver
-from tests.fakes.github import FakeGitHub, Repo
 from tests.governance.govhelpers import REPO, T0, ClientFactory, make_finding, make_report
 
 F1, F2 = "cg-00000000a1", "cg-00000000a2"

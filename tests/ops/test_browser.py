@@ -82,9 +82,7 @@ def click_through(start_url: str, organization: str, shots: Path) -> dict[str, s
             driver.save_screenshot(str(shots / "3-registered.png"))
             seen["registered"] = driver.find_element(By.TAG_NAME, "body").text
             seen["registered_url"] = driver.current_url
-            seen["install_href"] = str(
-                driver.find_element(By.ID, "install").get_attribute("href")
-            )
+            seen["install_href"] = str(driver.find_element(By.ID, "install").get_attribute("href"))
 
             driver.get(start_url)
             wait.until(ec.presence_of_element_located((By.ID, "install")))

@@ -1,0 +1,143 @@
+"""The reconciler against the fake GitHub's delivery log: nothing is lost when the App fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from fakes.github import FakeGitHub
+from fakes.github.state import Repo
+
+from app import metrics
+from app.recovery import RECONCILER
+from app.runtime import RUNTIME
+from ops.opskit import Serve, Served, free_port
+
+DISPATCH = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+def pull_request(fake: FakeGitHub, repo: Repo, number: int) -> tuple[Any, dict[str, Any]]:
+    pull = repo.open_pull(number, {f"docs/page-{number}.md": "# Page\n"})
+    return pull, fake.payloads.pull_request(repo, pull, "opened")
+
+
+def redeliveries(fake: FakeGitHub) -> list[Any]:
+    return [d for d in fake.deliveries if d.redelivery]
+
+
+async def reconcile(app: Served) -> int:
+    github_app = app.server.app[RUNTIME].github_app
+    assert github_app is not None
+    return await app.server.app[RECONCILER].reconcile(github_app, timedelta(hours=24))
+
+
+async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_start_up(
+    fake_github: FakeGitHub, serve: Serve, repo: Repo
+) -> None:
+    first = await serve()
+    handled_pull, handled = pull_request(fake_github, repo, 11)
+    assert await fake_github.deliver("pull_request", handled, delivery_id="ok-1") == 200
+    await first.server.close()  # the App goes down ...
+    fake_github.webhook_url = f"http://127.0.0.1:{free_port()}/webhooks"
+    lost_pull, lost = pull_request(fake_github, repo, 12)
+    assert await fake_github.deliver("pull_request", lost, delivery_id="lost-1") == 0
+
+    # ... and comes back: the start-up pass finds the lost delivery and asks for it again.
+    second = await serve(redeliver_interval_seconds=3600)
+    await eventually(lambda: len(redeliveries(fake_github)) == 1)
+    [again] = redeliveries(fake_github)
+    assert again.guid == "lost-1"
+    assert again.status_code == 200
+    # Exactly one check run per head SHA: the handled PR was not redelivered.
+    for pull in (handled_pull, lost_pull):
+        runs = [c for c in repo.check_runs.values() if c.head_sha == pull.head_sha]
+        assert len(runs) == 1, pull.number
+    # The next pass has nothing to do: each GUID is redelivered once.
+    assert await reconcile(second) == 0
+    assert len(redeliveries(fake_github)) == 1
+    [ask] = fake_github.calls_to("POST", "/app/hook/deliveries/{delivery_id}/attempts")
+    assert ask.auth == "jwt"
+
+
+async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run(
+    fake_github: FakeGitHub, serve: Serve, repo: Repo
+) -> None:
+    first = await serve()
+    fake_github.inject(DISPATCH, 502)
+    _, payload = pull_request(fake_github, repo, 12)
+    assert await fake_github.deliver("pull_request", payload, delivery_id="d-503") == 503
+    [check] = repo.check_runs.values()
+    assert check.status == "queued"
+    assert not repo.runs
+
+    # Restart with empty caches: only GitHub remembers what happened.
+    await first.server.close()
+    await serve(redeliver_interval_seconds=3600)
+    await eventually(lambda: len(redeliveries(fake_github)) == 1)
+    assert redeliveries(fake_github)[0].status_code == 200
+    [check] = repo.check_runs.values()  # the existing run was reused, not duplicated
+    assert check.status == "in_progress"
+    [run] = repo.runs.values()
+
+    # The run fails without a report: the check run concludes, never success.
+    done = fake_github.complete_run(repo, run.id, "failure")
+    assert await fake_github.deliver("workflow_run", done) == 200
+    [check] = repo.check_runs.values()
+    assert check.status == "completed"
+    assert check.conclusion not in ("success", None)
+
+
+async def test_github_errors_never_stop_the_reconciler(
+    fake_github: FakeGitHub, serve: Serve, repo: Repo
+) -> None:
+    failed = metrics.RECONCILE_PASSES.labels(outcome="error")
+    before = failed._value.get()
+    fault = fake_github.inject("GET /app/hook/deliveries", 500, times=-1)
+    app = await serve(redeliver_interval_seconds=3600)
+    await eventually(lambda: failed._value.get() > before)
+    # The App still serves, and once GitHub recovers the next pass works.
+    fault.times = 0
+    fake_github.webhook_url = f"http://127.0.0.1:{free_port()}/webhooks"
+    _, lost = pull_request(fake_github, repo, 13)
+    assert await fake_github.deliver("pull_request", lost) == 0
+    fake_github.webhook_url = app.url("/webhooks")
+    app.server.app[RECONCILER].wake()
+    await eventually(lambda: len(redeliveries(fake_github)) == 1)
+    assert redeliveries(fake_github)[0].status_code == 200
+
+
+async def test_the_reconciler_starts_once_the_registration_flow_configures_the_app(
+    fake_github: FakeGitHub, serve: Serve
+) -> None:
+    import aiohttp
+
+    from ops.test_setup_flow import register
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    await serve(
+        port=port,
+        public_url=public,
+        redeliver_interval_seconds=3600,
+        github_app_id=None,
+        github_app_private_key=None,
+        github_webhook_secret=None,
+    )
+    listing = "/app/hook/deliveries"
+    await asyncio.sleep(0.1)
+    assert not fake_github.calls_to("GET", listing)  # setup mode: nothing to reconcile yet
+    async with aiohttp.ClientSession() as http:
+        back, _ = await register(http, public)
+        async with http.get(back) as done:
+            assert done.status == 200
+    await eventually(lambda: bool(fake_github.calls_to("GET", listing)))
+    assert fake_github.calls_to("GET", listing)[0].auth == "jwt"
