@@ -83,7 +83,9 @@ async def _download(gh: GitHubAPI, http: aiohttp.ClientSession, url: str) -> byt
 def _unzip(blob: bytes) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-            info = next((i for i in archive.infolist() if i.filename.endswith(REPORT_FILENAME)), None)
+            info = next(
+                (i for i in archive.infolist() if i.filename.endswith(REPORT_FILENAME)), None
+            )
             if info is None:
                 raise ArtifactProblem(f"the artifact holds no `{REPORT_FILENAME}`")
             if info.file_size > MAX_REPORT_BYTES:

@@ -77,9 +77,7 @@ async def mark_in_progress(
     await _patch(gh, repo, run_id, body)
 
 
-async def conclude(
-    gh: GitHubAPI, repo: Repository, run_id: int, result: CheckRunResult
-) -> None:
+async def conclude(gh: GitHubAPI, repo: Repository, run_id: int, result: CheckRunResult) -> None:
     """Write the verdict: the first request concludes, later ones append annotations by 50."""
     for body in result.payloads():
         await _patch(gh, repo, run_id, body)

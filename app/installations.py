@@ -19,4 +19,6 @@ router = Router()
 async def on_installation_gone(event: sansio.Event, ctx: Context) -> None:
     ev = InstallationEvent.model_validate(event.data)
     ctx.github_app.forget_installation(ev.installation.id)
-    log.info("installation.gone", extra={"installation_id": ev.installation.id, "action": ev.action})
+    log.info(
+        "installation.gone", extra={"installation_id": ev.installation.id, "action": ev.action}
+    )

@@ -39,11 +39,24 @@ class DeliveryCache:
 
 @dataclass
 class Runtime:
+    """Created with the App (so its AppKey is set before start-up), started by `cleanup_ctx`."""
+
     settings: Settings
     router: Router
-    http: aiohttp.ClientSession
     github_app: GitHubApp | None = None
     handled: DeliveryCache = field(default_factory=lambda: DeliveryCache())
+    _http: aiohttp.ClientSession | None = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            raise RuntimeError("the App has not started: no HTTP session yet")
+        return self._http
+
+    def start(self, http: aiohttp.ClientSession) -> None:
+        """Adopt the App's one HTTP session and leave setup mode if the settings allow."""
+        self._http = http
+        self.configure(self.settings)
 
     def configure(self, settings: Settings) -> None:
         """Adopt new settings; with credentials the App leaves setup mode."""
@@ -53,5 +66,6 @@ class Runtime:
             "app.mode",
             extra={"mode": "app" if self.github_app else "setup", "app_id": settings.github_app_id},
         )
+
 
 RUNTIME = web.AppKey("runtime", Runtime)

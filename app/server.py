@@ -26,6 +26,8 @@ def create_app(settings: Settings) -> web.Application:
     """Build the App; nothing touches the network until it starts."""
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     app[SETTINGS] = settings
+    app[RUNTIME] = Runtime(settings=settings, router=build_router())
+    recovery.attach(app)
     app.cleanup_ctx.append(_runtime)
     app.cleanup_ctx.append(recovery.background)
     app.router.add_post("/webhooks", receive)
@@ -37,12 +39,9 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
     timeout = aiohttp.ClientTimeout(total=30, connect=5)
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
-        runtime = Runtime(settings=settings, router=build_router(), http=http)
-        runtime.configure(settings)
-        app[RUNTIME] = runtime
+        app[RUNTIME].start(http)
         yield
 
 

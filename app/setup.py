@@ -38,7 +38,6 @@ STATES = web.AppKey("setup_states", StateSigner)
 def add_routes(app: web.Application) -> None:
     # A fresh secret per process: states are checked, not stored (the App is stateless).
     app[STATES] = StateSigner()
-    recovery.attach(app)
     app.router.add_get("/", index)
     app.router.add_get("/setup", index)
     app.router.add_post("/setup/register", register)
