@@ -45,6 +45,20 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
+class ErrorKind(StrEnum):
+    """Why an audit was not evaluated: whether a person must act, or the session fell short."""
+
+    CONFIG = "config"  # `.github/canon-gate.yml` is invalid
+    NO_CREDENTIALS = "no_credentials"  # no model credential in the runner
+    AWAITING_APPROVAL = "awaiting_approval"  # a fork PR waits for a maintainer's go-ahead
+    SESSION = "session"  # the session ran but did not complete (error, limit, no result)
+    CRASH = "crash"  # canon-gate itself failed
+
+    @property
+    def needs_action(self) -> bool:
+        return self in (ErrorKind.CONFIG, ErrorKind.NO_CREDENTIALS, ErrorKind.AWAITING_APPROVAL)
+
+
 class AuthMode(StrEnum):
     SUBSCRIPTION = "subscription"
     API_KEY = "api_key"
@@ -162,6 +176,7 @@ class Report(_Model):
     structure: list[StructureProblem] | None = None
     # Set when the session did not complete; it is then the reason, and the audit is not evaluated.
     error: str | None = None
+    error_kind: ErrorKind | None = None
 
     @property
     def evaluated(self) -> bool:

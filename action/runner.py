@@ -23,7 +23,7 @@ from action.guard import ReadGuard
 from action.hints import run_hints
 from action.prompt import build_prompt
 from action.redact import Redactor, secret_values
-from action.report import Report, RunInfo, ToolDenial, Usage
+from action.report import ErrorKind, Report, RunInfo, ToolDenial, Usage
 from action.session import (
     Harness,
     NoCredentials,
@@ -106,7 +106,7 @@ async def run_audit(
             report = await _audit(inputs, env, harness, Path(tmp), report)
     except Exception as exc:  # the last line of fail-closed: a bug still yields a report
         log.exception("audit.crashed")
-        report = report.model_copy(update={"error": f"canon-gate failed: {type(exc).__name__}"})
+        report = _fail(report, f"canon-gate failed: {type(exc).__name__}", ErrorKind.CRASH)
     elapsed = int((time.monotonic() - started) * 1000)
     report = report.model_copy(
         update={"run": report.run.model_copy(update={"duration_ms": elapsed})}
@@ -121,8 +121,8 @@ def _safe_cli_version() -> str | None:
         return None
 
 
-def _fail(report: Report, error: str) -> Report:
-    return report.model_copy(update={"error": error})
+def _fail(report: Report, error: str, kind: ErrorKind = ErrorKind.SESSION) -> Report:
+    return report.model_copy(update={"error": error, "error_kind": kind})
 
 
 async def _audit(
@@ -131,7 +131,7 @@ async def _audit(
     try:
         config = load_config(inputs.base_dir)
     except ConfigError as exc:
-        return _fail(report, f"the config is invalid: {exc}")
+        return _fail(report, f"the config is invalid: {exc}", ErrorKind.CONFIG)
     report = report.model_copy(
         update={"run": report.run.model_copy(update={"model": config.model})}
     )
@@ -141,6 +141,7 @@ async def _audit(
             "awaiting a maintainer: this PR comes from a fork and `forks.require_approval` is on; "
             "a maintainer's `/canon-gate rerun` (or a dispatch with approved=true) "
             "starts the audit",
+            ErrorKind.AWAITING_APPROVAL,
         )
     # Built before any work so a missing credential never spawns a session.
     try:
@@ -150,6 +151,7 @@ async def _audit(
             report,
             "no model credential: set the CLAUDE_CODE_OAUTH_TOKEN secret "
             "(or ANTHROPIC_API_KEY); no session was started",
+            ErrorKind.NO_CREDENTIALS,
         )
     return await _session(inputs, config, session_env, env, harness, tmp, report)
 

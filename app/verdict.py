@@ -8,10 +8,11 @@ Fail closed: nothing here returns `success` unless a report validated and its se
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, Report
+from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, ErrorKind, Report
 from app import render
 from app.annotations import Annotation, annotation, structure_annotation
 from app.checkrun import RERUN, RERUN_BUTTON, Action, CheckRunResult, Conclusion
@@ -107,14 +108,20 @@ def decide(
     if report.schema_version not in SUPPORTED_SCHEMA_VERSIONS:
         return unsupported_schema(report.schema_version, links=links)
     if report.error is not None:
+        if report.error_kind is ErrorKind.AWAITING_APPROVAL:
+            return awaiting_approval(links=links)
         first_line = report.error.strip().splitlines()[0] if report.error.strip() else "error"
-        return not_evaluated(
+        result = not_evaluated(
             shorten(first_line, 120),
             detail=report.error,
             links=links,
             report=report,
             notes=notes,
         )
+        if report.error_kind is not None and report.error_kind.needs_action:
+            # A person must fix the setup (config, credential): still never success.
+            return replace(result, conclusion="action_required")
+        return result
     shown = judge(report, waivers, lifecycle)
     current = [s for s in shown if s.state != FindingState.RESOLVED]
     blocking = [s for s in current if s.blocking]

@@ -12,7 +12,7 @@ import pytest
 from fakes.anthropic import FakeAnthropic, structured
 
 from action.entrypoint import main
-from action.report import Report
+from action.report import ErrorKind, Report
 from tests.action.support import OAUTH, make_checkouts, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,7 @@ def test_no_credentials_writes_not_evaluated(tmp_path: Path) -> None:
     report = read(tmp_path)
     assert report.status == "not_evaluated"
     assert "no model credential" in (report.error or "")
+    assert report.error_kind is ErrorKind.NO_CREDENTIALS
     assert (report.run.pr, report.run.workflow_run_id, report.run.repo) == (7, 555, "acme/widgets")
     assert "canon-gate: not evaluated" in (tmp_path / "summary.md").read_text()
 
@@ -59,6 +60,7 @@ def test_fork_waits_for_a_maintainer(tmp_path: Path) -> None:
     env = step_env(tmp_path, CANON_GATE_IS_FORK="true", CLAUDE_CODE_OAUTH_TOKEN=OAUTH)
     assert main(env, NoSession()) == 0  # type: ignore[arg-type]
     assert "awaiting a maintainer" in (read(tmp_path).error or "")
+    assert read(tmp_path).error_kind is ErrorKind.AWAITING_APPROVAL
 
 
 def test_broken_config_is_reported(tmp_path: Path) -> None:
@@ -66,6 +68,7 @@ def test_broken_config_is_reported(tmp_path: Path) -> None:
     Path(env["GITHUB_WORKSPACE"], ".github/canon-gate.yml").write_text("limits:\n  bogus: 1\n")
     assert main(env, NoSession()) == 0  # type: ignore[arg-type]
     assert "line 2: `limits.bogus`" in (read(tmp_path).error or "")
+    assert read(tmp_path).error_kind is ErrorKind.CONFIG
 
 
 def test_report_schema_is_current() -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from appkit import REPO_ID, Gate, StartGate, artifact, finding, report_for
 
-from action.report import Classification, Kind
+from action.report import Classification, ErrorKind, Kind
 from app.auth import START_AUDIT
 
 
@@ -257,3 +257,27 @@ async def test_an_overdue_run_is_timed_out_by_the_next_event(start_gate: StartGa
     assert stuck.conclusion == "timed_out"
     assert any(a["identifier"] == "rerun" for a in stuck.actions)
     assert len(gate.check_runs()) == 2
+
+
+async def test_a_fork_waiting_for_a_maintainer_asks_for_action(gate: Gate) -> None:
+    check = await fail_closed(
+        gate,
+        31,
+        report=lambda run: report_for(run, error="awaiting a maintainer").model_copy(
+            update={"error_kind": ErrorKind.AWAITING_APPROVAL}
+        ),
+    )
+    assert check.conclusion == "action_required"
+    assert "/canon-gate rerun" in check.output["summary"]
+
+
+async def test_a_setup_problem_in_the_runner_asks_for_action_never_success(gate: Gate) -> None:
+    check = await fail_closed(
+        gate,
+        32,
+        report=lambda run: report_for(run, error="no model credential: set the secret").model_copy(
+            update={"error_kind": ErrorKind.NO_CREDENTIALS}
+        ),
+    )
+    assert check.conclusion == "action_required"
+    assert "no model credential" in check.output["summary"]
