@@ -29,6 +29,7 @@ def make_jwt(app_id: int, private_key_pem: str, *, now: float | None = None) -> 
 Permissions = Mapping[str, str]
 START_AUDIT: Permissions = {"checks": "write", "actions": "write"}
 CONCLUDE_AUDIT: Permissions = {"checks": "write", "actions": "read", "contents": "write"}
+COMMENT: Permissions = {"issues": "write"}
 READ_PR: Permissions = {"checks": "write", "pull_requests": "read", "actions": "write"}
 COMMANDS: Permissions = {
     # metadata read: asking GitHub for the commenter's permission on the repository.

@@ -12,6 +12,7 @@ from typing import Any
 
 from action.report import Finding
 from app.lifecycle import FindingState, Lifecycle, Waiver
+from app.markdown import cell
 
 MARKER = "<!-- canon-gate:lifecycle -->"
 # GitHub caps an issue comment body at 65,536 characters.
@@ -61,11 +62,12 @@ def choose(existing: Sequence[ExistingComment], app_slug: str) -> Create | Updat
 
 
 def _line(finding: Finding, waiver: Waiver | None) -> str:
-    where = f"`{finding.location.path}:{finding.location.start_line}`"
+    # Findings come from a session that read the PR: every string is hostile, so escape it.
+    where = cell(f"{finding.location.path}:{finding.location.start_line}", 200)
     text = f"- `{finding.id}` {finding.classification.value}, {finding.kind.value} at {where}: "
-    text += finding.claim.splitlines()[0] if finding.claim else ""
+    text += cell(finding.claim, 300)
     if waiver is not None:
-        text += f" (waived by @{waiver.user}: {waiver.reason})"
+        text += f" (waived by {cell('@' + waiver.user, 60)}: {cell(waiver.reason, 300)})"
     return text
 
 

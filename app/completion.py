@@ -82,7 +82,14 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         await checks.conclude(gh, repo, check_run.id, result)
     else:
         result = await governance.conclude_with_report(
-            ctx, gh, repo, check_run, report, workflow_run=run, links=links
+            ctx,
+            gh,
+            repo,
+            check_run,
+            report,
+            workflow_run=run,
+            links=links,
+            installation_id=ev.installation.id,
         )
     metrics.AUDITS.labels(conclusion=result.conclusion).inc()
     log.info("completion.concluded", extra={**fields, "conclusion": result.conclusion})

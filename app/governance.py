@@ -13,7 +13,8 @@ from gidgethub.abc import GitHubAPI
 
 from action.config import Config
 from action.report import Report
-from app import checks, ledger, verdict
+from app import checks, comment, ledger, verdict
+from app.auth import COMMENT
 from app.checkrun import CheckRunResult
 from app.context import Context
 from app.correlate import parse_external_id
@@ -60,6 +61,7 @@ async def conclude_with_report(
     *,
     workflow_run: WorkflowRun,
     links: verdict.Links,
+    installation_id: int,
 ) -> CheckRunResult:
     key = parse_external_id(check_run.external_id)
     pr = report.run.pr or (key.pr if key else None)
@@ -74,6 +76,7 @@ async def conclude_with_report(
     waivers = history.waivers_in_force() if history else {}
     previous = history.latest.report if history and history.latest else None
     result = judge(report, previous, waivers, links=links, notes=notes)
+    lifecycle = compare(previous, report, waivers) if report.evaluated else None
 
     recorded = history is not None and any(a.check_run_id == check_run.id for a in history.audits)
     if config.ledger and pr is not None and not recorded:
@@ -97,6 +100,18 @@ async def conclude_with_report(
             result = judge(report, previous, waivers, links=links, notes=notes)
     await checks.conclude(gh, repo, check_run.id, result)
 
+    if config.comment and pr is not None and lifecycle is not None:
+        body = comment.render(
+            lifecycle,
+            conclusion=result.conclusion,
+            head_sha=check_run.head_sha,
+            waivers=waivers,
+            details_url=links.workflow_run_url,
+        )
+        # Its own token: only this optional step may write to the PR's conversation.
+        commenter = await ctx.client(installation_id, repo.id, COMMENT)
+        await upsert_comment(ctx, commenter, repo, pr, body)
+
     structure = verdict.structure_result(report, links=links)
     if structure is not None:
         await checks.conclude_new(
@@ -109,3 +124,26 @@ async def conclude_with_report(
             details_url=links.workflow_run_url,
         )
     return result
+
+
+async def upsert_comment(ctx: Context, gh: GitHubAPI, repo: Repository, pr: int, body: str) -> None:
+    """Edit the App's own lifecycle comment in place, or post it the first time."""
+    url_vars = {"owner": repo.owner, "repo": repo.name, "number": str(pr)}
+    existing = [
+        comment.ExistingComment.from_api(item)
+        async for item in gh.getiter(
+            "/repos/{owner}/{repo}/issues/{number}/comments{?per_page}",
+            url_vars={**url_vars, "per_page": "100"},
+        )
+    ]
+    choice = comment.choose(existing, ctx.settings.github_app_slug or "canon-gate")
+    if isinstance(choice, comment.Update):
+        await gh.patch(
+            "/repos/{owner}/{repo}/issues/comments/{id}",
+            url_vars={**url_vars, "id": str(choice.comment_id)},
+            data={"body": body},
+        )
+    else:
+        await gh.post(
+            "/repos/{owner}/{repo}/issues/{number}/comments", url_vars=url_vars, data={"body": body}
+        )

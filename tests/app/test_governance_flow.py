@@ -199,3 +199,19 @@ async def test_structure_problems_get_their_own_check_run(gate: Gate) -> None:
     assert [(a["path"], a["start_line"]) for a in structure.annotations] == [("canon/new.md", 3)]
     assert check.conclusion == "success"
     assert gate.repo.check_runs[active.id].conclusion == "success"  # it never replaces the verdict
+
+
+async def test_the_lifecycle_comment_is_posted_once_and_updated_in_place(gate: Gate) -> None:
+    gate.repo.commit("main", {".github/canon-gate.yml": "comment: true\n"}, "comment on")
+    pull = gate.repo.open_pull(52, {"docs/guide.md": "v1\n"})
+    hostile = finding(claim="@everyone look <img src=x> | broken")
+    await audit(gate, pull, [hostile])
+    [first] = [c for c in gate.repo.comments.values() if c.issue_number == 52 and c.app_id]
+    assert "<!-- canon-gate:lifecycle -->" in first.body
+    assert "@everyone" not in first.body
+    assert "<img" not in first.body
+    gate.repo.push(pull, {"docs/guide.md": "v2\n"})
+    await audit(gate, pull, [])
+    mine = [c for c in gate.repo.comments.values() if c.issue_number == 52 and c.app_id]
+    assert [c.id for c in mine] == [first.id]
+    assert "Resolved" in mine[0].body
