@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gidgethub.abc import GitHubAPI
@@ -51,13 +52,11 @@ async def create_run(
     name: str = CHECK_NAME,
     status: str = "queued",
     details_url: str | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> CheckRun:
-    body: dict[str, Any] = {
-        "name": name,
-        "head_sha": head_sha,
-        "status": status,
-        "external_id": external_id,
-    }
+    """Create a check run; `fields` may conclude it at once (conclusion, output, actions)."""
+    body: dict[str, Any] = {"name": name, "head_sha": head_sha, "external_id": external_id}
+    body.update(fields if fields else {"status": status})
     if details_url:
         body["details_url"] = details_url
     data: Any = await gh.post(
@@ -94,22 +93,17 @@ async def conclude_new(
     details_url: str | None = None,
 ) -> CheckRun:
     """Post a new, concluded check run (a waiver's recomputed verdict, the structure check)."""
-    payloads = result.payloads()
-    body: dict[str, Any] = {
-        "name": name,
-        "head_sha": head_sha,
-        "external_id": external_id,
-        **payloads[0],
-    }
-    if details_url:
-        body["details_url"] = details_url
-    data: Any = await gh.post(
-        "/repos/{owner}/{repo}/check-runs",
-        url_vars={"owner": repo.owner, "repo": repo.name},
-        data=body,
+    first, *rest = result.payloads()
+    run = await create_run(
+        gh,
+        repo,
+        head_sha,
+        external_id=external_id,
+        name=name,
+        details_url=details_url,
+        fields=first,
     )
-    run = CheckRun.model_validate(data)
-    for extra in payloads[1:]:
+    for extra in rest:
         await _patch(gh, repo, run.id, extra)
     return run
 
