@@ -60,10 +60,15 @@ async def run_action(gate: Gate, run: Any, workspace: Path, model: FakeAnthropic
         "CLAUDE_CODE_OAUTH_TOKEN": OAUTH,
         "ANTHROPIC_BASE_URL": model.url,
     }
+    # A client repository may have an `action/` package of its own: it must never shadow ours.
+    planted = workspace / "action"
+    planted.mkdir(exist_ok=True)
+    (planted / "__init__.py").write_text(f"open({str(workspace.parent / 'pwned')!r}, 'w')\n")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "action.entrypoint", cwd=workspace, env=env
-    )
+        sys.executable, "-P", "-m", "action.entrypoint", cwd=workspace, env=env
+    )  # exactly as action/action.yml runs it
     assert await asyncio.wait_for(process.wait(), 120) == 0
+    assert not (workspace.parent / "pwned").exists()
     summary = (workspace.parent / "summary.md").read_text()
     assert "canon-gate" in summary
     return Report.model_validate_json((workspace.parent / "report.json").read_text())
