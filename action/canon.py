@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,8 +135,12 @@ def _strip_scheme(ref: str) -> str:
     return ref.split("://", 1)[1] if "://" in ref else ref
 
 
-def load_canon(root: Path, paths: list[str]) -> Canon:
-    """Load every markdown document under the configured canon paths of a checkout."""
+def load_canon(root: Path, paths: list[str], skip: Sequence[Path] = ()) -> Canon:
+    """Load every markdown document under the configured canon paths of a checkout.
+
+    Folders in `skip` (the PR head, nested in the base workspace) and `.git` are never canon,
+    even when a canon path such as `.` covers them; nor is a symlink that leads out of `root`.
+    """
     docs: list[CanonDoc] = []
     unreadable: list[tuple[str, str]] = []
     files: set[Path] = set()
@@ -145,7 +150,13 @@ def load_canon(root: Path, paths: list[str]) -> Canon:
             files.add(base)
         elif base.is_dir():
             files.update(p for p in base.rglob("*.md") if p.is_file())
+    skipped = [s.resolve() for s in skip]
+    top = root.resolve()
     for file in sorted(files):
+        real = file.resolve()
+        outside = top not in real.parents or any(real == s or s in real.parents for s in skipped)
+        if outside or ".git" in file.relative_to(root).parts:
+            continue
         rel = file.relative_to(root).as_posix()
         try:
             docs.append(parse_document(rel, file.read_text(encoding="utf-8")))

@@ -24,6 +24,55 @@ def _norm(text: str) -> str:
     return _SPACE.sub(" ", text).strip().lower()
 
 
+def normalised_quote(quote: str) -> str:
+    """A quote as it is matched: diff markers dropped, whitespace and case collapsed."""
+    return _norm(_DIFF_MARK.sub("", quote))
+
+
+def _indexed(text: str) -> tuple[str, list[int]]:
+    """Normalise `text` as `_norm` does and keep, for every character, its 1-based line."""
+    chars: list[str] = []
+    lines: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for word in line.split():
+            lowered = word.lower()
+            if chars:
+                chars.append(" ")
+                lines.append(number)
+            chars.append(lowered)
+            lines.extend([number] * len(lowered))
+    return "".join(chars), lines
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def locate(text: str, quote: str) -> tuple[int, str] | None:
+    """Find the quote's first occurrence in `text`: its start line, and the anchor it rests on.
+
+    The anchor is the sentence, within the source line, that holds the middle of the quote: the
+    line itself for hard-wrapped prose and code, one sentence of a long unwrapped paragraph.
+    """
+    wanted = normalised_quote(quote)
+    if not wanted:
+        return None
+    flat, lines = _indexed(text)
+    at = flat.find(wanted)
+    if at < 0:
+        return None
+    middle = at + len(wanted) // 2
+    number = lines[middle]
+    start = lines.index(number)
+    start += flat[start] == " "  # the space before a line's first word is counted on that line
+    row = flat[start : len(lines) - lines[::-1].index(number)]
+    offset = 0
+    for sentence in _SENTENCE_END.split(row):
+        offset += len(sentence) + 1
+        if middle - start < offset:
+            return lines[at], sentence
+    return lines[at], row
+
+
 @dataclass
 class Sources:
     canon: Canon
@@ -54,13 +103,7 @@ def verify(evidence: Evidence, sources: Sources) -> Evidence:
     if found is None:
         return evidence.model_copy(update={"verified": False})
     text, commit = found
-    quote = _norm(_DIFF_MARK.sub("", evidence.quote))
-    if not quote or quote not in _norm(text):
+    where = locate(text, evidence.quote)
+    if where is None:
         return evidence.model_copy(update={"verified": False, "commit": commit})
-    line = evidence.line
-    first = _norm(_DIFF_MARK.sub("", evidence.quote).splitlines()[0] if evidence.quote else "")
-    for number, content in enumerate(text.splitlines(), start=1):
-        if first and first in _norm(content):
-            line = number
-            break
-    return evidence.model_copy(update={"verified": True, "line": line, "commit": commit})
+    return evidence.model_copy(update={"verified": True, "line": where[0], "commit": commit})

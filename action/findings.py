@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from action.evidence import Sources, verify
+from action.evidence import Sources, locate, normalised_quote, verify
 from action.report import (
     Classification,
     Evidence,
@@ -79,14 +79,11 @@ def to_finding(raw: RawFinding, sources: Sources) -> Finding:
     evidence = [
         verify(Evidence(quote=e.quote, source=e.source, line=e.line), sources) for e in raw.evidence
     ]
-    verified = [e for e in evidence if e.verified]
-    # The anchor: the first verified quote, else the first quote, else the location's start.
-    anchor = (verified or evidence)[0].quote if evidence else f"line {raw.start_line}"
     docs = {u: sources.canon.get(u) for u in raw.canon}
     canon = sorted({doc.uri if doc is not None else u for u, doc in docs.items()})
-    path = head_relative(raw.path, sources)
+    path = head_relative(raw.path, sources) or raw.path
     return Finding(
-        id=fingerprint(path, raw.kind, canon, anchor),
+        id=fingerprint(path, raw.kind, canon, anchor(evidence, path, raw.start_line, sources)),
         classification=raw.classification,
         kind=raw.kind,
         location=Location(
@@ -104,6 +101,36 @@ def to_finding(raw: RawFinding, sources: Sources) -> Finding:
             else None
         ),
     )
+
+
+def anchor(evidence: list[Evidence], path: str, start_line: int, sources: Sources) -> str:
+    """Choose what a finding's id rests on: a line of its source, not the model's quote.
+
+    The anchor is the content of the source line that holds the middle of a verified quote (the
+    idea behind SARIF's `primaryLocationLineHash`; one sentence of it when the line is a whole
+    unwrapped paragraph), so a quote trimmed, extended, re-wrapped or
+    given with diff markers keeps the id, and so does a line number that moved. Quotes from the
+    finding's own file come first, the defect lives there; among equals the smallest key wins,
+    so the order the model lists evidence in does not matter. Without a verified quote: the
+    normalised quotes, else the location's start line.
+    """
+    verified = [e for e in evidence if e.verified]
+    own = [e for e in verified if head_relative(e.source, sources) == path]
+    keys = [k for e in own or verified if (k := _line_key(e, sources)) is not None]
+    if keys:
+        return min(keys)
+    quotes = [normalised_quote(e.quote) for e in evidence]
+    return min(q for q in quotes if q) if any(quotes) else f"line {start_line}"
+
+
+def _line_key(evidence: Evidence, sources: Sources) -> str | None:
+    found = sources.lookup(evidence.source)
+    where = locate(found[0], evidence.quote) if found is not None else None
+    if found is None or where is None:
+        return None
+    doc = sources.canon.get(evidence.source)
+    source = doc.uri if doc is not None else head_relative(evidence.source, sources)
+    return f"{source}\x1e{where[1]}"
 
 
 def head_relative(path: str, sources: Sources) -> str:

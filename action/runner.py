@@ -54,6 +54,17 @@ class AuditInputs:
     approved: bool = False
 
 
+# The CLI's error subtypes, said in the words a reader of the check run needs.
+_STOPS = {
+    "error_max_turns": "the session reached its turn limit (`limits.max_turns`) without a result",
+    "error_max_budget_usd": "the session reached its budget (`limits.max_budget_usd`) "
+    "without a result",
+    "error_max_structured_output_retries": "the model's structured result failed validation "
+    "on every retry",
+    "error_during_execution": "the session failed while running",
+}
+
+
 def outcome_error(out: SessionOutcome, own_tools: set[str]) -> str | None:
     """Decide whether the session completed; return why not. Never trust `subtype` alone."""
     if out.timed_out:
@@ -66,10 +77,15 @@ def outcome_error(out: SessionOutcome, own_tools: set[str]) -> str | None:
     if status is not None:
         return f"the model API failed (HTTP {status})"
     if out.exception and out.subtype is None:
-        return f"the session failed before a result: {out.exception}"
+        # The SDK's message runs on with a stderr pointer; its first line says what happened.
+        return f"the session failed before a result: {out.exception.splitlines()[0][:300]}"
     if out.is_error or (out.subtype and out.subtype != "success"):
-        detail = "; ".join(out.errors or out.assistant_errors)[:300]
-        return f"the session ended with an error ({out.subtype}){': ' + detail if detail else ''}"
+        # An API failure says "success" with is_error; the CLI's own text is in `result`.
+        fallback = "the model API call failed" if out.subtype == "success" else None
+        what = _STOPS.get(out.subtype or "") or fallback or "the session ended with an error"
+        reasons = out.errors or [out.result_text or "", *out.assistant_errors]
+        detail = "; ".join(r for r in reasons if r)[:300]
+        return f"{what} ({out.subtype}){': ' + detail if detail else ''}"
     if out.num_turns == 0:
         return "the session ran zero turns"
     denied = {str(d.get("tool_name")) for d in out.permission_denials} & own_tools
@@ -165,7 +181,13 @@ async def _session(
     tmp: Path,
     report: Report,
 ) -> Report:
-    canon = load_canon(inputs.base_dir, config.canon.paths)
+    # The head checkout is nested in the base workspace: its files are PR data, never canon.
+    canon = load_canon(inputs.base_dir, config.canon.paths, skip=[inputs.head_dir])
+    base_problems = canon.chain_problems()
+    # The PR's own canon, parsed as data only: which broken chains would merging add?
+    known = set(base_problems)
+    head_canon = load_canon(inputs.head_dir, config.canon.paths)
+    introduced = [p for p in head_canon.chain_problems() if p not in known]
     file_changes = compute_changes(
         inputs.base_dir, inputs.head_dir, config.audit.paths, config.audit.exclude
     )
@@ -183,6 +205,8 @@ async def _session(
         inputs.pr,
         str(inputs.head_dir),
         str(inputs.base_dir),
+        chain_problems=base_problems,
+        introduced_problems=introduced,
     )
     tools = GateTools(canon, file_changes)
     own = {qualified(n) for n in TOOL_NAMES}

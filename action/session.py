@@ -39,6 +39,7 @@ _SDK_NAMES = (
     "PWD",
 )
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+SYNTHETIC_MODEL = "<synthetic>"
 
 
 class NoCredentials(Exception):
@@ -244,7 +245,9 @@ class SdkHarness:
 
         async for message in query(prompt=prompt(), options=self.options(spec)):
             if isinstance(message, AssistantMessage):
-                out.model = message.model or out.model
+                # The CLI labels the messages it makes up itself (API errors) "<synthetic>".
+                if message.model and message.model != SYNTHETIC_MODEL:
+                    out.model = message.model
                 if message.error:
                     out.assistant_errors.append(str(message.error))
             elif isinstance(message, ResultMessage):

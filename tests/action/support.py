@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
-from fakes.anthropic import FakeAnthropic
+from aiohttp import web
+from fakes.anthropic import FakeAnthropic, Turn
 
 from action.report import Report
 from action.runner import AuditInputs, run_audit
-from action.session import SdkHarness
+from action.session import Harness, SdkHarness
 
 OAUTH = "oat01-FAKE-subscription-token-0123456789"
 API_KEY = "sk-ant-api03-FAKE-api-key-0123456789abcdef"
@@ -112,6 +115,7 @@ async def audit(
     checkouts: tuple[Path, Path],
     fake: FakeAnthropic,
     work_dir: Path | None = None,
+    harness: Harness | None = None,
     **env: str,
 ) -> Report:
     base, head = checkouts
@@ -125,7 +129,9 @@ async def audit(
         check_run_id=99,
         workflow_run_id=1234,
     )
-    return await run_audit(inputs, parent_env(fake, **env), SdkHarness(), work_dir=work_dir)
+    return await run_audit(
+        inputs, parent_env(fake, **env), harness or SdkHarness(), work_dir=work_dir
+    )
 
 
 def assert_no_secrets(fake: FakeAnthropic, report: Report | None = None) -> None:
@@ -137,3 +143,39 @@ def assert_no_secrets(fake: FakeAnthropic, report: Report | None = None) -> None
         text = report.model_dump_json()
         for secret in (OAUTH, API_KEY, GITHUB_TOKEN, RUNTIME_TOKEN):
             assert secret not in text
+
+
+class BrokenStreamFake(FakeAnthropic):
+    """The fake model whose first `broken` streamed answers are malformed SSE.
+
+    A broken answer does not consume its turn, so the CLI's non-streaming fallback request gets
+    it intact. With `fallback_broken`, the non-streaming answer is malformed JSON as well.
+    """
+
+    def __init__(
+        self, script: list[Turn], broken: int = 1, fallback_broken: bool = False
+    ) -> None:
+        super().__init__(script)
+        self.broken = broken
+        self.fallback_broken = fallback_broken
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        body = json.loads(await request.read() or b"{}")
+        if self.fallback_broken and not body.get("stream"):
+            await self._record(request)
+            return web.Response(text='{"type": "message", "content": [', content_type="application/json")
+        return await super()._messages(request)
+
+    async def _stream(
+        self, request: web.Request, message: dict[str, Any], blocks: list[dict[str, Any]]
+    ) -> web.StreamResponse:
+        if self.broken <= 0:
+            return await super()._stream(request, message, blocks)
+        self.broken -= 1
+        self._position -= 1  # not delivered: the fallback request gets the same turn
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b'event: message_start\ndata: {"type": "message_start", "message": {\n\n')
+        await resp.write(b"event: content_block_delta\ndata: not json at all\n\n")
+        await resp.write_eof()
+        return resp

@@ -55,7 +55,8 @@ def test_render_groups_findings_and_carries_the_marker() -> None:
         body.index("### New (1)") < body.index("### Persisting (1)") < body.index("### Waived (1)")
     )
     assert body.index("### Waived (1)") < body.index("### Resolved (1)")
-    assert "(waived by @alice: tracked)" in body
+    # The waiver's author is named without pinging them (a zero-width joiner after the @).
+    assert "(waived by @\u200dalice: tracked)" in body
 
 
 def test_render_without_findings() -> None:
