@@ -9,9 +9,8 @@ session was told.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from action.canon import Canon, ChainProblem
 from action.diff import FileChange
@@ -120,7 +119,7 @@ def build_prompt(
 
 
 def _chain_section(title: str, source: str, problems: Sequence[ChainProblem]) -> str:
-    """List dangling and cyclic supersession links; they sit in the per-PR part, after the prefix."""
+    """List dangling and cyclic supersession links (per-PR part: after the cached prefix)."""
     if not problems:
         return ""
     lines = [

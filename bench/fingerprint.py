@@ -24,24 +24,49 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from action.canon import load_canon  # noqa: E402
-from action.evidence import Sources  # noqa: E402
-from action.findings import RawFinding, to_finding  # noqa: E402
+from action.canon import load_canon
+from action.evidence import Sources
+from action.findings import RawFinding, to_finding
 
 SUBJECTS = [
-    "the merge gate", "a pre-flight hint", "the audit session", "every canon document",
-    "the ledger branch", "a maintainer", "the check run", "the workflow", "a fork PR",
-    "the supersession chain", "the foundation canon", "a waiver comment",
+    "the merge gate",
+    "a pre-flight hint",
+    "the audit session",
+    "every canon document",
+    "the ledger branch",
+    "a maintainer",
+    "the check run",
+    "the workflow",
+    "a fork PR",
+    "the supersession chain",
+    "the foundation canon",
+    "a waiver comment",
 ]
 VERBS = [
-    "must not depend on", "is decided by", "records", "waits for", "is superseded by",
-    "never executes", "quotes", "is fetched from", "may only read", "reports",
+    "must not depend on",
+    "is decided by",
+    "records",
+    "waits for",
+    "is superseded by",
+    "never executes",
+    "quotes",
+    "is fetched from",
+    "may only read",
+    "reports",
 ]
 OBJECTS = [
-    "a regex over the diff", "the canon in force at the base branch", "the PR head as data",
-    "the findings report", "a spawned agent session", "the maintainer's go-ahead",
-    "the runner's own token", "every verdict and waiver", "the documents it governs",
-    "a stable fingerprint", "the structured result", "the job summary",
+    "a regex over the diff",
+    "the canon in force at the base branch",
+    "the PR head as data",
+    "the findings report",
+    "a spawned agent session",
+    "the maintainer's go-ahead",
+    "the runner's own token",
+    "every verdict and waiver",
+    "the documents it governs",
+    "a stable fingerprint",
+    "the structured result",
+    "the job summary",
 ]
 KINDS = ["drift", "contradiction", "broken_reference", "missing_canon", "other"]
 RENAMED = "docs/renamed/"
@@ -67,7 +92,9 @@ def fixture(rng: random.Random) -> tuple[dict[str, str], dict[str, str]]:
     for n in range(6):
         lines = ["---", f"uri: bench://canon/doc-{n}", f"title: Doc {n}", "status: active", "---"]
         canon[f"canon/doc-{n}.md"] = "\n".join([*lines, f"# Doc {n}", *prose(rng, 12)]) + "\n"
-    head = {f"docs/page-{n}.md": "\n".join([f"# Page {n}", *prose(rng, 14)]) + "\n" for n in range(4)}
+    head = {
+        f"docs/page-{n}.md": "\n".join([f"# Page {n}", *prose(rng, 14)]) + "\n" for n in range(4)
+    }
     return canon, head
 
 
@@ -148,7 +175,9 @@ SHIFTED = "lines shifted (3 lines added above)"
 RENAME = "path renamed"
 
 
-def build(root: Path, canon: dict[str, str], head: dict[str, str], shift: bool, rename: bool) -> Sources:
+def build(
+    root: Path, canon: dict[str, str], head: dict[str, str], shift: bool, rename: bool
+) -> Sources:
     base, head_dir = root / "base", root / "head"
     for rel, text in canon.items():
         (base / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -210,10 +239,14 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((RENAME, sum(x == y for x, y in zip(before, ids(renamed, raws), strict=True))))
     total = len(cases)
     print("$ " + shlex.join([".venv/bin/python", "bench/fingerprint.py", *sys.argv[1:]]))
-    print(f"{total} findings over {len(head)} PR files and {len(canon)} canon documents; "
-          f"quotes verified: {100 * share:.0f}%")
-    print(f"distinct findings sharing an id: {merged}; "
-          f"if all had one kind and one canon URI: {merged_alike}")
+    print(
+        f"{total} findings over {len(head)} PR files and {len(canon)} canon documents; "
+        f"quotes verified: {100 * share:.0f}%"
+    )
+    print(
+        f"distinct findings sharing an id: {merged}; "
+        f"if all had one kind and one canon URI: {merged_alike}"
+    )
     width = max(len(n) for n, _ in rows)
     print(f"| {'perturbation':<{width}} | same id |")
     print(f"|{'-' * (width + 2)}|---------|")

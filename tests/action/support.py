@@ -152,9 +152,7 @@ class BrokenStreamFake(FakeAnthropic):
     it intact. With `fallback_broken`, the non-streaming answer is malformed JSON as well.
     """
 
-    def __init__(
-        self, script: list[Turn], broken: int = 1, fallback_broken: bool = False
-    ) -> None:
+    def __init__(self, script: list[Turn], broken: int = 1, fallback_broken: bool = False) -> None:
         super().__init__(script)
         self.broken = broken
         self.fallback_broken = fallback_broken
@@ -163,7 +161,9 @@ class BrokenStreamFake(FakeAnthropic):
         body = json.loads(await request.read() or b"{}")
         if self.fallback_broken and not body.get("stream"):
             await self._record(request)
-            return web.Response(text='{"type": "message", "content": [', content_type="application/json")
+            return web.Response(
+                text='{"type": "message", "content": [', content_type="application/json"
+            )
         return await super()._messages(request)
 
     async def _stream(

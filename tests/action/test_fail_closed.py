@@ -168,4 +168,3 @@ async def test_malformed_stream_and_fallback(checkouts: tuple[Path, Path]) -> No
     assert [r.body.get("stream") for r in fake.message_requests][-1] is False
     # The CLI's made-up error message is not the model that audited.
     assert report.run.model != "<synthetic>"
-

@@ -41,7 +41,7 @@ def test_locate_anchors_on_the_sentence_in_the_line() -> None:
     assert locate(PAGE, "runs a regex over") == (2, "it runs a regex over the diff")
     assert locate(PAGE, "+The merge gate") == (2, "the merge gate is a script.")
     # A quote across a line end rests on the line that holds its middle.
-    assert locate(PAGE, "the diff and decides alone") == (2, "and decides alone. hints are advisory.")
+    assert locate(PAGE, "the diff and decides alone") == (2, "and decides alone.")
     assert locate(PAGE, "not there") is None
 
 

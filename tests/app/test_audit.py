@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from appkit import REPO_ID, Gate, StartGate, artifact, finding, report_for
 
 from action.report import Classification, ErrorKind, Kind
@@ -160,11 +161,25 @@ async def fail_closed(gate: Gate, number: int, **kwargs: Any) -> Any:
     return gate.repo.check_runs[check.id]
 
 
-async def test_a_failed_workflow_is_not_evaluated(gate: Gate) -> None:
-    check = await fail_closed(gate, 20, conclusion="failure")
+@pytest.mark.parametrize(
+    ("number", "conclusion", "said"),
+    [
+        (20, "failure", "failed"),
+        # The workflow's timeout-minutes, and GitHub's own limit on queued runs, both end in a
+        # workflow_run.completed: the check run is never left in progress.
+        (33, "timed_out", "timed out"),
+        (34, "cancelled", "cancelled"),
+        (35, "startup_failure", "could not start"),
+    ],
+)
+async def test_a_workflow_that_did_not_finish_is_not_evaluated(
+    gate: Gate, number: int, conclusion: str, said: str
+) -> None:
+    check = await fail_closed(gate, number, conclusion=conclusion)
     assert check.conclusion == "failure"
     assert "Not evaluated" in check.output["title"]
-    assert "failed" in check.output["summary"]
+    assert said in check.output["summary"]
+    assert any(a["identifier"] == "rerun" for a in check.actions)
 
 
 async def test_a_missing_artifact_is_not_evaluated(gate: Gate) -> None:
