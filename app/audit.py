@@ -17,7 +17,7 @@ from app import checks, verdict
 from app.auth import READ_PR, START_AUDIT
 from app.context import Context
 from app.correlate import AuditKey, parse_external_id
-from app.dispatch import DispatchRefused, dispatch, workflow_inputs
+from app.dispatch import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.events import CheckRunEvent, CheckSuiteEvent, PullRequest, PullRequestEvent, Repository
 from app.plan import plan_start
 
@@ -53,8 +53,10 @@ async def start_audit(
     )
     fields["check_run_id"] = run.id
     inputs = workflow_inputs(key, run.id, approved=approved)
+    workflow = ctx.settings.workflow_file
+    earlier = await find_dispatched(gh, repo, workflow, run.id) if plan.resume else None
     try:
-        dispatched = await dispatch(gh, repo, ctx.settings.workflow_file, inputs)
+        dispatched = earlier or await dispatch(gh, repo, workflow, inputs)
     except DispatchRefused as exc:
         log.warning("audit.dispatch_refused", extra={**fields, "status": exc.status})
         result = verdict.setup_required(str(exc), workflow_missing=exc.workflow_missing)

@@ -65,21 +65,20 @@ class CheckRunResult:
             output["annotations"] = list(annotations)
         return output
 
-    def payloads(self) -> list[dict[str, object]]:
-        """Return the PATCH bodies: conclusion, output and buttons first, then annotations by 50.
+    def payloads(self, *, already: int = 0) -> list[dict[str, object]]:
+        """Return the PATCH bodies: annotations by 50, the conclusion and buttons with the last.
 
-        Every body repeats title and summary, because GitHub requires both whenever `output` is
-        sent; annotations append across requests. The first body can also be merged into a
-        create request (with `name` and `head_sha`).
+        Concluding last means a failed batch leaves the run open, and a redelivery resumes after
+        the `already` annotations GitHub holds (they append, so none may be sent twice). Every
+        body repeats title and summary, because GitHub requires both whenever `output` is sent.
+        The first body can also be merged into a create request (with `name` and `head_sha`).
         """
+        rest = self.annotations[already:]
         batches = [
-            self.annotations[i : i + ANNOTATIONS_PER_REQUEST]
-            for i in range(0, len(self.annotations), ANNOTATIONS_PER_REQUEST)
+            rest[i : i + ANNOTATIONS_PER_REQUEST]
+            for i in range(0, len(rest), ANNOTATIONS_PER_REQUEST)
         ] or [()]
-        first: dict[str, object] = {
-            "conclusion": self.conclusion,
-            "output": self._output(batches[0]),
-            "actions": [dict(a) for a in self.actions],
-        }
-        rest: list[dict[str, object]] = [{"output": self._output(b)} for b in batches[1:]]
-        return [first, *rest]
+        bodies: list[dict[str, object]] = [{"output": self._output(b)} for b in batches]
+        bodies[-1]["conclusion"] = self.conclusion
+        bodies[-1]["actions"] = [dict(a) for a in self.actions]
+        return bodies

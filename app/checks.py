@@ -76,9 +76,14 @@ async def mark_in_progress(
     await _patch(gh, repo, run_id, body)
 
 
-async def conclude(gh: GitHubAPI, repo: Repository, run_id: int, result: CheckRunResult) -> None:
-    """Write the verdict: the first request concludes, later ones append annotations by 50."""
-    for body in result.payloads():
+async def conclude(
+    gh: GitHubAPI, repo: Repository, run_id: int, result: CheckRunResult, *, already: int = 0
+) -> None:
+    """Write the verdict: annotations by 50, concluding with the last batch.
+
+    `already` is how many annotations the run holds from an interrupted earlier attempt.
+    """
+    for body in result.payloads(already=already):
         await _patch(gh, repo, run_id, body)
 
 

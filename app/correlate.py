@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_EXTERNAL = re.compile(r"^canon-gate:v1:pr=(\d+):head=([0-9a-f]{40}):base=([0-9a-f]{40}|)$")
+# A structure check run adds `:check=<id>` naming the audit it belongs to.
+_EXTERNAL = re.compile(
+    r"^canon-gate:v1:pr=(\d+):head=([0-9a-f]{40}):base=([0-9a-f]{40}|)(?::check=\d+)?$"
+)
 _TITLE = re.compile(r"\bcheck (\d+)\b")
 _RUN_URL = re.compile(r"/actions/runs/(\d+)")
 

@@ -8,7 +8,7 @@ from typing import Any
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from app.correlate import AuditKey
+from app.correlate import AuditKey, check_run_id_of
 from app.errors import CanonGateError
 from app.events import Repository
 
@@ -67,3 +67,27 @@ async def dispatch(
         # A server without `return_run_details` answers 204: the run is found by its title.
         return DispatchedRun(None, None)
     return DispatchedRun(int(data["workflow_run_id"]), str(data.get("html_url") or "") or None)
+
+
+async def find_dispatched(
+    gh: GitHubAPI, repo: Repository, workflow_file: str, check_run_id: int
+) -> DispatchedRun | None:
+    """Find a run already dispatched for this check run (its `run-name` carries the id).
+
+    Asked only when resuming a queued check run: the dispatch may have gone through before the
+    App lost track of it, and each dispatch is a paid agent session.
+    """
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/actions/workflows/{workflow}/runs{?event,per_page}",
+        url_vars={
+            "owner": repo.owner,
+            "repo": repo.name,
+            "workflow": workflow_file,
+            "event": "workflow_dispatch",
+            "per_page": "50",
+        },
+    )
+    for run in data.get("workflow_runs", []):
+        if check_run_id_of(str(run.get("display_title") or "")) == check_run_id:
+            return DispatchedRun(int(run["id"]), str(run.get("html_url") or "") or None)
+    return None

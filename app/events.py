@@ -82,6 +82,10 @@ class App(_Payload):
     id: int
 
 
+class CheckRunOutput(_Payload):
+    annotations_count: int = 0
+
+
 class CheckRun(_Payload):
     id: int
     name: str
@@ -93,6 +97,7 @@ class CheckRun(_Payload):
     started_at: datetime | None = None
     app: App | None = None
     pull_requests: list[PullRef] = Field(default_factory=list)
+    output: CheckRunOutput = Field(default_factory=CheckRunOutput)
 
 
 class RequestedAction(_Payload):

@@ -74,7 +74,9 @@ async def conclude_with_report(
     )
     history = await load_history(gh, repo, pr, config, notes) if pr is not None else None
     waivers = history.waivers_in_force() if history else {}
-    previous = history.latest.report if history and history.latest else None
+    # On a redelivery this audit may already be recorded: compare with the one before it.
+    earlier = [a for a in history.audits if a.check_run_id != check_run.id] if history else []
+    previous = earlier[0].report if earlier else None
     result = judge(report, previous, waivers, links=links, notes=notes)
     lifecycle = compare(previous, report, waivers) if report.evaluated else None
 
@@ -98,7 +100,13 @@ async def conclude_with_report(
             log.warning("ledger.write_refused", extra={"repo": repo.full_name, "pr": pr})
             notes.append(f"The ledger record could not be written: {exc}")
             result = judge(report, previous, waivers, links=links, notes=notes)
-    await checks.conclude(gh, repo, check_run.id, result)
+    # Purely structural: its own check run, posted once, before the verdict completes the audit.
+    structure = verdict.structure_result(report, links=links)
+    if structure is not None:
+        await post_structure(ctx, gh, repo, check_run, structure, links)
+    await checks.conclude(
+        gh, repo, check_run.id, result, already=check_run.output.annotations_count
+    )
 
     if config.comment and pr is not None and lifecycle is not None:
         body = comment.render(
@@ -112,17 +120,6 @@ async def conclude_with_report(
         commenter = await ctx.client(installation_id, repo.id, COMMENT)
         await upsert_comment(ctx, commenter, repo, pr, body)
 
-    structure = verdict.structure_result(report, links=links)
-    if structure is not None:
-        await checks.conclude_new(
-            gh,
-            repo,
-            check_run.head_sha,
-            structure,
-            name=checks.STRUCTURE_CHECK_NAME,
-            external_id=check_run.external_id or "",
-            details_url=links.workflow_run_url,
-        )
     return result
 
 
@@ -147,3 +144,29 @@ async def upsert_comment(ctx: Context, gh: GitHubAPI, repo: Repository, pr: int,
         await gh.post(
             "/repos/{owner}/{repo}/issues/{number}/comments", url_vars=url_vars, data={"body": body}
         )
+
+
+async def post_structure(
+    ctx: Context,
+    gh: GitHubAPI,
+    repo: Repository,
+    check_run: CheckRun,
+    result: CheckRunResult,
+    links: verdict.Links,
+) -> None:
+    """Post the `canon-gate/structure` run of this audit unless a redelivery already did."""
+    external_id = f"{check_run.external_id}:check={check_run.id}"
+    existing = await checks.list_runs(
+        gh, repo, check_run.head_sha, ctx.github_app.app_id, name=checks.STRUCTURE_CHECK_NAME
+    )
+    if any(r.external_id == external_id for r in existing):
+        return
+    await checks.conclude_new(
+        gh,
+        repo,
+        check_run.head_sha,
+        result,
+        name=checks.STRUCTURE_CHECK_NAME,
+        external_id=external_id,
+        details_url=links.workflow_run_url,
+    )

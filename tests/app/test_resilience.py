@@ -14,7 +14,6 @@ import uuid
 from collections import Counter
 from typing import Any
 
-import pytest
 from appkit import Gate, StartGate, artifact, finding, report_for
 from fakes.github.auth import parse_auth
 
@@ -189,7 +188,6 @@ async def test_an_exhausted_rate_limit_past_the_budget_answers_503_at_once(gate:
 PATCH = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"
 
 
-@pytest.mark.xfail(strict=True, reason="known: a resumed queued run is dispatched again")
 async def test_a_lost_in_progress_update_does_not_dispatch_a_second_workflow_run(
     gate: Gate,
 ) -> None:
@@ -204,7 +202,6 @@ async def test_a_lost_in_progress_update_does_not_dispatch_a_second_workflow_run
     assert len(gate.runs_for(check.id)) == 1  # each dispatch is a paid agent session
 
 
-@pytest.mark.xfail(strict=True, reason="known: a concluded run is not resumed on redelivery")
 async def test_a_lost_annotation_batch_is_written_by_the_redelivery(gate: Gate) -> None:
     pull = gate.repo.open_pull(37, {"docs/a.md": "a\n"})
     await deliver_until_ok(

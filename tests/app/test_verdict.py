@@ -78,9 +78,9 @@ def assert_within_github_limits(result: CheckRunResult) -> None:
     assert len(result.title) <= 255
     assert len(result.summary) <= 65_535
     assert result.text is None or len(result.text) <= 65_535
-    first = payloads[0]
-    assert first["conclusion"] == result.conclusion
-    actions = first["actions"]
+    last = payloads[-1]
+    assert last["conclusion"] == result.conclusion
+    actions = last["actions"]
     assert isinstance(actions, list)
     assert 1 <= len(actions) <= 3
     assert any(a["identifier"] == "rerun" for a in actions)
@@ -104,9 +104,9 @@ def assert_within_github_limits(result: CheckRunResult) -> None:
             assert a["start_line"] <= a["end_line"]
             assert len(a["title"]) <= 255
             assert len(a["message"].encode()) <= 64 * 1024
-    for later in payloads[1:]:
-        assert set(later) == {"output"}
-        assert later["output"]["annotations"]
+    for earlier in payloads[:-1]:
+        assert set(earlier) == {"output"}
+        assert earlier["output"]["annotations"]
     assert total == len(result.annotations)
 
 
@@ -356,8 +356,9 @@ def test_annotations_are_batched_by_50(count: int, sizes: list[int]) -> None:
     payloads = result.payloads()
     got = [len(p["output"].get("annotations", [])) for p in payloads]  # type: ignore[attr-defined]
     assert got == sizes
-    assert "conclusion" in payloads[0]
-    assert all("conclusion" not in p and "actions" not in p for p in payloads[1:])
+    # Concluding last: a failed batch leaves the run open for the redelivery to finish.
+    assert "conclusion" in payloads[-1]
+    assert all("conclusion" not in p and "actions" not in p for p in payloads[:-1])
     # Substantive ones fill the first batch.
     levels = [a["annotation_level"] for a in result.annotations]
     assert levels == sorted(levels, key=["failure", "warning", "notice"].index)
@@ -455,3 +456,15 @@ def test_many_structure_problems_are_batched() -> None:
     assert result is not None
     assert [len(p["output"]["annotations"]) for p in result.payloads()] == [50, 50, 30]  # type: ignore[index]
     assert_within_github_limits(result)
+
+
+def test_a_resumed_conclusion_sends_only_the_annotations_github_lacks() -> None:
+    findings = [make_finding(f"f{i:03}.md", substantive=True) for i in range(120)]
+    result = verdict.decide(make_report(*findings), links=LINKS)
+    resumed = result.payloads(already=50)
+    got = [len(p["output"].get("annotations", [])) for p in resumed]  # type: ignore[attr-defined]
+    assert got == [50, 20]
+    sent = [a for p in resumed for a in p["output"]["annotations"]]  # type: ignore[index]
+    assert sent == list(result.annotations[50:])
+    assert resumed[-1]["conclusion"] == "failure"
+    assert [len(p["output"].get("annotations", [])) for p in result.payloads(already=120)] == [0]  # type: ignore[attr-defined]

@@ -190,6 +190,25 @@ def find_run(request: web.Request, repo: Repo) -> WorkflowRun:
     return run
 
 
+@routes.get(BASE + "/actions/workflows/{workflow_id}/runs")
+async def list_workflow_runs(request: web.Request) -> web.Response:
+    """List a workflow's runs, newest first, filtered by `event` and `status` as GitHub does."""
+    repo = require_repo(request, "actions", "read")
+    workflow = request.match_info["workflow_id"]
+    path = f".github/workflows/{workflow}"
+    event, status = request.query.get("event"), request.query.get("status")
+    per_page = int(request.query.get("per_page", "30"))
+    runs = [
+        r
+        for r in sorted(repo.runs.values(), key=lambda r: r.id, reverse=True)
+        if r.path == path
+        and (event is None or r.event == event)
+        and (status is None or status in (r.status, r.conclusion))
+    ]
+    body = {"total_count": len(runs), "workflow_runs": [run_json(repo, r) for r in runs[:per_page]]}
+    return web.json_response(body)
+
+
 @routes.get(BASE + "/actions/runs/{run_id}")
 async def get_run(request: web.Request) -> web.Response:
     repo = require_repo(request, "actions", "read")
