@@ -17,7 +17,7 @@ from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from app import checks, ledger, verdict, waivers
+from app import checks, ledger, records, verdict, waivers
 from app.audit import get_pull, start_audit
 from app.auth import COMMANDS
 from app.context import Context
@@ -115,8 +115,8 @@ async def _waive(
     ev: IssueCommentEvent,
     command: waivers.Waive,
     decision: waivers.Accepted,
-    history: ledger.History,
-    latest: ledger.AuditRecord,
+    history: records.History,
+    latest: records.AuditRecord,
 ) -> None:
     """Record the waiver, then post the verdict recomputed from the stored report."""
     waiver = Waiver(
@@ -131,9 +131,10 @@ async def _waive(
     previous = history.audits[1].report if len(history.audits) > 1 else None
     result = judge(latest.report, previous, in_force, links=verdict.Links())
     try:
-        await ledger.record_waiver(
-            gh, repo.full_name, waiver, finding=decision.finding, conclusion=result.conclusion
+        record = records.waiver_record(
+            waiver, repo=repo.full_name, finding=decision.finding, conclusion=result.conclusion
         )
+        await ledger.write_record(gh, repo.full_name, record)
     except ledger.LedgerError as exc:
         answer = waivers.not_recorded_reply(command.finding_id, str(exc))
         await reply(gh, repo, ev.issue.number, answer)

@@ -13,7 +13,7 @@ from gidgethub.abc import GitHubAPI
 
 from action.config import Config
 from action.report import Report
-from app import checks, comment, ledger, verdict
+from app import checks, comment, ledger, records, verdict
 from app.auth import COMMENT
 from app.checkrun import CheckRunResult
 from app.context import Context
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 async def load_history(
     gh: GitHubAPI, repo: Repository, pr: int, config: Config, notes: list[str]
-) -> ledger.History | None:
+) -> records.History | None:
     """Read the PR's ledger, or None when it is off; a read failure becomes a summary note."""
     if not config.ledger:
         return None
@@ -83,10 +83,9 @@ async def conclude_with_report(
     recorded = history is not None and any(a.check_run_id == check_run.id for a in history.audits)
     if config.ledger and pr is not None and not recorded:
         try:
-            await ledger.record_audit(
-                gh,
-                repo.full_name,
+            record = records.audit_record(
                 report,
+                repo=repo.full_name,
                 conclusion=result.conclusion,
                 pr=pr,
                 head_sha=check_run.head_sha,
@@ -95,6 +94,7 @@ async def conclude_with_report(
                 workflow_run_id=workflow_run.id,
                 waived=sorted(w for w in waivers if w in {f.id for f in report.findings}),
             )
+            await ledger.write_record(gh, repo.full_name, record)
         except ledger.LedgerError as exc:
             # The verdict stands; the summary says the record is missing and why. No loop.
             log.warning("ledger.write_refused", extra={"repo": repo.full_name, "pr": pr})

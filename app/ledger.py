@@ -12,30 +12,40 @@ import asyncio
 import base64
 import logging
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from action.report import Finding, Report
-from app.lifecycle import Waiver
-from app.waivers import waivers_in_force
+from app.records import (
+    README,
+    README_PATH,
+    AuditRecord,
+    History,
+    WaiverRecord,
+    commit_message,
+    parse_record,
+    record_path,
+    render_record,
+)
 
 logger = logging.getLogger(__name__)
 
 BRANCH = "canon-gate/ledger"
-LEDGER_FORMAT = 1
-README_PATH = "README.md"
 ATTEMPTS = 6
 _BASE_DELAY = 0.05
-_STAMP = "%Y%m%dT%H%M%SZ"
 # Blob reads in flight at once: well under GitHub's 100 concurrent requests (secondary limits).
 _READ_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class LedgerCommit:
+    sha: str
+    path: str
+    attempts: int
 
 
 class LedgerError(Exception):
@@ -59,232 +69,6 @@ class LedgerContended(LedgerError):
 
 class LedgerUnreadable(LedgerError):
     """The ledger branch exists but could not be read."""
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    format: int = LEDGER_FORMAT
-    recorded_at: datetime
-    repo: str
-    pr: int
-    head_sha: str
-
-
-class AuditRecord(_Record):
-    """One concluded audit: the validated report and the verdict it got."""
-
-    kind: Literal["audit"] = "audit"
-    base_sha: str | None = None
-    check_run_id: int | None = None
-    workflow_run_id: int | None = None
-    conclusion: str
-    # Unwaived substantive findings at the time of the verdict.
-    substantive: int = 0
-    cosmetic: int = 0
-    waived: list[str] = Field(default_factory=list)
-    report: Report
-
-
-class WaiverRecord(_Record):
-    """One waiver: who let which finding pass on which PR, when and why."""
-
-    kind: Literal["waiver"] = "waiver"
-    finding_id: str
-    reason: str
-    user: str
-    comment_url: str | None = None
-    # A copy of the waived finding, so the file reads on its own when browsing the branch.
-    finding: Finding | None = None
-    # The verdict after the waiver, when the caller knows it.
-    conclusion: str | None = None
-
-    def to_waiver(self) -> Waiver:
-        return Waiver(
-            finding_id=self.finding_id,
-            reason=self.reason,
-            user=self.user,
-            at=self.recorded_at,
-            pr=self.pr,
-            head_sha=self.head_sha,
-        )
-
-
-class History(NamedTuple):
-    """A PR's ledger: audits newest first, waivers in the order they were recorded."""
-
-    audits: list[AuditRecord]
-    waivers: list[WaiverRecord]
-
-    @property
-    def latest(self) -> AuditRecord | None:
-        return self.audits[0] if self.audits else None
-
-    def events(self) -> list[AuditRecord | WaiverRecord]:
-        """Return every record of the PR in the order it happened."""
-        merged: list[AuditRecord | WaiverRecord] = [*self.audits, *self.waivers]
-        return sorted(merged, key=lambda r: r.recorded_at)
-
-    def waivers_in_force(self) -> dict[str, Waiver]:
-        """Return the PR's waivers that still follow their finding, keyed by finding id."""
-        return waivers_in_force(
-            [w.to_waiver() for w in self.waivers],
-            [(a.recorded_at, a.report) for a in self.audits],
-        )
-
-
-@dataclass(frozen=True)
-class LedgerCommit:
-    sha: str
-    path: str
-    attempts: int
-
-
-# -- pure: records, paths, messages ------------------------------------------------------------
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def audit_record(
-    report: Report,
-    *,
-    repo: str,
-    conclusion: str,
-    pr: int | None = None,
-    head_sha: str | None = None,
-    base_sha: str | None = None,
-    check_run_id: int | None = None,
-    workflow_run_id: int | None = None,
-    waived: Collection[str] = (),
-    at: datetime | None = None,
-) -> AuditRecord:
-    """Build the record of one concluded audit; explicit values win over the report's own."""
-    run = report.run
-    pr = pr if pr is not None else run.pr
-    head_sha = head_sha or run.head_sha
-    if pr is None or not head_sha:
-        raise ValueError("an audit record needs the PR number and head SHA")
-    waived_ids = sorted(set(waived) & {f.id for f in report.findings})
-    unwaived = [f for f in report.findings if f.id not in waived_ids]
-    return AuditRecord(
-        recorded_at=at or _now(),
-        repo=repo,
-        pr=pr,
-        head_sha=head_sha,
-        base_sha=base_sha or run.base_sha,
-        check_run_id=check_run_id if check_run_id is not None else run.check_run_id,
-        workflow_run_id=workflow_run_id if workflow_run_id is not None else run.workflow_run_id,
-        conclusion=conclusion,
-        substantive=sum(1 for f in unwaived if f.substantive),
-        cosmetic=sum(1 for f in unwaived if not f.substantive),
-        waived=waived_ids,
-        report=report,
-    )
-
-
-def waiver_record(
-    waiver: Waiver,
-    *,
-    repo: str,
-    finding: Finding | None = None,
-    conclusion: str | None = None,
-    comment_url: str | None = None,
-) -> WaiverRecord:
-    return WaiverRecord(
-        recorded_at=waiver.at,
-        repo=repo,
-        pr=waiver.pr,
-        head_sha=waiver.head_sha,
-        finding_id=waiver.finding_id,
-        reason=waiver.reason,
-        user=waiver.user,
-        comment_url=comment_url,
-        finding=finding,
-        conclusion=conclusion,
-    )
-
-
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime(_STAMP)
-
-
-def record_path(record: AuditRecord | WaiverRecord) -> str:
-    """Return where a record lives on the branch; the UTC timestamp first, so names sort in time."""
-    prefix = f"prs/{record.pr}"
-    if isinstance(record, WaiverRecord):
-        return f"{prefix}/waivers/{_stamp(record.recorded_at)}-{record.finding_id}.json"
-    if record.check_run_id is not None:
-        run = str(record.check_run_id)
-    elif record.workflow_run_id is not None:
-        run = f"run{record.workflow_run_id}"
-    else:
-        run = "manual"
-    return f"{prefix}/audits/{_stamp(record.recorded_at)}-{record.head_sha[:7]}-{run}.json"
-
-
-def commit_message(record: AuditRecord | WaiverRecord) -> str:
-    """Say what happened, in a subject line a person can scan in the branch's history."""
-    if isinstance(record, WaiverRecord):
-        subject = f"canon-gate: waive {record.finding_id} on PR #{record.pr} by @{record.user}"
-        return f"{subject}\n\nReason: {record.reason}\nHead: {record.head_sha}\n"
-    outcome = f"{record.substantive} substantive" if record.report.evaluated else "not evaluated"
-    subject = f"canon-gate: PR #{record.pr} @ {record.head_sha[:7]} {record.conclusion}, {outcome}"
-    lines = [f"Head: {record.head_sha}", f"Base: {record.base_sha or 'unknown'}"]
-    if record.check_run_id is not None:
-        lines.append(f"Check run: {record.check_run_id}")
-    if record.workflow_run_id is not None:
-        lines.append(f"Workflow run: {record.workflow_run_id}")
-    if record.waived:
-        lines.append(f"Waived: {', '.join(record.waived)}")
-    if record.report.error:
-        lines.append(f"Not evaluated: {record.report.error}")
-    return subject + "\n\n" + "\n".join(lines) + "\n"
-
-
-def render_record(record: AuditRecord | WaiverRecord) -> str:
-    return record.model_dump_json(indent=2) + "\n"
-
-
-_RECORD: TypeAdapter[AuditRecord | WaiverRecord] = TypeAdapter(
-    Annotated[AuditRecord | WaiverRecord, Field(discriminator="kind")]
-)
-
-
-def parse_record(text: str) -> AuditRecord | WaiverRecord:
-    """Read one ledger file back; raise ValueError when it is neither record."""
-    return _RECORD.validate_json(text)
-
-
-README = f"""\
-# canon-gate ledger
-
-This branch is written by the canon-gate GitHub App. It is the record of every verdict and every
-waiver of the `canon-gate` merge gate in this repository: one commit per event, never rewritten.
-It is an orphan branch that holds only these files (no code and no workflows), so nothing runs
-when it changes. Do not merge it, and do not edit it by hand.
-
-## Layout
-
-- `prs/<number>/audits/<UTC timestamp>-<head sha7>-<check run id>.json`: one concluded audit.
-  `kind` is `audit`; it holds the PR, head and base SHA, the check run and workflow run ids, the
-  `conclusion` the check run got, the count of unwaived `substantive` and `cosmetic` findings, the
-  finding ids `waived` at the time, and the validated findings `report` the audit session wrote.
-  A run dispatched by hand has `run<workflow run id>` or `manual` instead of a check run id.
-- `prs/<number>/waivers/<UTC timestamp>-<finding id>.json`: one waiver. `kind` is `waiver`; it
-  holds the finding id (a fingerprint of the finding's stable parts), the `reason`, the `user` who
-  waived it, when (`recorded_at`), the head SHA it was waived at, a copy of the finding, and the
-  verdict after the waiver. A waiver follows its finding across pushes while the finding persists
-  on the same pull request, and never carries to another one.
-
-Timestamps are UTC (`YYYYMMDDTHHMMSSZ` in names, ISO 8601 inside). Every file carries
-`format: {LEDGER_FORMAT}`. Commit subjects say what happened, for example
-`canon-gate: PR #12 @ abc1234 failure, 2 substantive` or
-`canon-gate: waive cg-0123abcd45 on PR #12 by @alice`.
-
-Turn the ledger off with `ledger: false` in `.github/canon-gate.yml`; waivers are then unavailable.
-"""
 
 
 # -- I/O: the writer ----------------------------------------------------------------------------
@@ -417,55 +201,6 @@ async def write_record(
     """Commit one record to the ledger."""
     files = {record_path(record): render_record(record)}
     return await commit_files(gh, repo, files, commit_message(record), attempts=attempts)
-
-
-async def record_audit(
-    gh: GitHubAPI,
-    repo: str,
-    report: Report,
-    *,
-    conclusion: str,
-    pr: int | None = None,
-    head_sha: str | None = None,
-    base_sha: str | None = None,
-    check_run_id: int | None = None,
-    workflow_run_id: int | None = None,
-    waived: Collection[str] = (),
-    at: datetime | None = None,
-) -> LedgerCommit:
-    """Commit the record of one concluded audit; raise LedgerWriteRefused when GitHub refuses."""
-    record = audit_record(
-        report,
-        repo=repo,
-        conclusion=conclusion,
-        pr=pr,
-        head_sha=head_sha,
-        base_sha=base_sha,
-        check_run_id=check_run_id,
-        workflow_run_id=workflow_run_id,
-        waived=waived,
-        at=at,
-    )
-    return await write_record(gh, repo, record)
-
-
-async def record_waiver(
-    gh: GitHubAPI,
-    repo: str,
-    waiver: Waiver,
-    *,
-    finding: Finding | None = None,
-    conclusion: str | None = None,
-    comment_url: str | None = None,
-) -> LedgerCommit:
-    """Commit one waiver; raise LedgerWriteRefused when GitHub refuses."""
-    record = waiver_record(
-        waiver, repo=repo, finding=finding, conclusion=conclusion, comment_url=comment_url
-    )
-    return await write_record(gh, repo, record)
-
-
-# -- I/O: the readers ---------------------------------------------------------------------------
 
 
 async def _get(gh: GitHubAPI, url: str) -> Any:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Classification, Finding, Kind, Location, Report, RunInfo
+from app.ledger import LedgerCommit, write_record
+from app.lifecycle import Waiver
+from app.records import audit_record, waiver_record
 
 INSTALLATION = 7
 REPO = "octo/handbook"
@@ -32,3 +36,13 @@ def make_report(*findings: Finding, pr: int = 12, head: str = "a" * 40) -> Repor
         run=RunInfo(repo=REPO, pr=pr, head_sha=head, base_sha="b" * 40, check_run_id=99),
         findings=list(findings),
     )
+
+
+async def record_audit(gh: GitHubAPI, repo: str, report: Report, **fields: Any) -> LedgerCommit:
+    """Commit one audit record, as the App's governance step does."""
+    return await write_record(gh, repo, audit_record(report, repo=repo, **fields))
+
+
+async def record_waiver(gh: GitHubAPI, repo: str, waiver: Waiver, **fields: Any) -> LedgerCommit:
+    """Commit one waiver record, as the App's command handler does."""
+    return await write_record(gh, repo, waiver_record(waiver, repo=repo, **fields))

@@ -16,20 +16,24 @@ from gidgethub.aiohttp import GitHubAPI
 from action.report import Report
 from app.ledger import (
     BRANCH,
-    README_PATH,
-    AuditRecord,
     LedgerContended,
     LedgerUnreadable,
     LedgerWriteRefused,
-    audit_record,
     read_history,
     read_latest_audit,
-    record_audit,
-    record_waiver,
     write_record,
 )
 from app.lifecycle import Waiver
-from tests.governance.govhelpers import REPO, T0, ClientFactory, make_finding, make_report
+from app.records import README_PATH, AuditRecord, audit_record
+from tests.governance.govhelpers import (
+    REPO,
+    T0,
+    ClientFactory,
+    make_finding,
+    make_report,
+    record_audit,
+    record_waiver,
+)
 
 F1, F2 = "cg-00000000a1", "cg-00000000a2"
 REF = f"refs/heads/{BRANCH}"

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from action.report import Classification, Report
-from app.ledger import (
+from app.lifecycle import Waiver
+from app.records import (
     README,
     AuditRecord,
     History,
@@ -19,7 +20,6 @@ from app.ledger import (
     render_record,
     waiver_record,
 )
-from app.lifecycle import Waiver
 from tests.governance.govhelpers import REPO, T0, make_finding, make_report
 
 F1, F2, F3 = "cg-0000000001", "cg-0000000002", "cg-0000000003"
