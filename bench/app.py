@@ -231,9 +231,22 @@ def table(rows: Iterable[Sequence[object]], header: Sequence[str]) -> None:
 # -- 1. latency -----------------------------------------------------------------------------------
 
 
+async def handled_and_github_seconds(http: aiohttp.ClientSession, app: App) -> tuple[float, float]:
+    """Read the App's own /metrics: total delivery handling time, and time awaiting GitHub."""
+    async with http.get(app.url.replace("/webhooks", "/metrics")) as response:
+        text = await response.text()
+    handled = github = 0.0
+    for line in text.splitlines():
+        if line.startswith("canon_gate_delivery_seconds_sum"):
+            handled += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("canon_gate_github_call_seconds_sum"):
+            github += float(line.rsplit(" ", 1)[1])
+    return handled, github
+
+
 async def latency(http: aiohttp.ClientSession, fake: Fake, app: App, n: int, first: int) -> None:
     fake.github.latency = LATENCY
-    queued, answered, naive, precise, calls = [], [], [], [], []
+    queued, answered, naive, precise, calls, inside = [], [], [], [], [], []
     deliveries = [opened(fake, number) for number in range(first, first + n)]
     cpu = app.cpu_seconds()
     for delivery in deliveries:
@@ -249,6 +262,14 @@ async def latency(http: aiohttp.ClientSession, fake: Fake, app: App, n: int, fir
         precise.append(done - started - sum(h.end - h.start for h in hits))
         calls.append(len(hits))
     cpu_each = (app.cpu_seconds() - cpu) / n
+    # A second pass, scraping the App's /metrics around each delivery (so outside the CPU figure
+    # above): its handling time not spent awaiting a GitHub round trip, as the App measures it.
+    for number in range(first + n, first + n + n // 2):
+        delivery = opened(fake, number)
+        handled, github = await handled_and_github_seconds(http, app)
+        await post(http, app, delivery)
+        handled_after, github_after = await handled_and_github_seconds(http, app)
+        inside.append((handled_after - handled) - (github_after - github))
     print(f"\n1. Webhook to queued: {n} pull_request.opened deliveries, one at a time,")
     print(
         f"   {LATENCY * 1000:.0f} ms injected per GitHub call, token cached, "
@@ -268,16 +289,26 @@ async def latency(http: aiohttp.ClientSession, fake: Fake, app: App, n: int, fir
                 ms(pct(precise, 50)),
                 ms(pct(precise, 99)),
             ),
+            (
+                "App overhead, its own metrics: handling - GitHub calls",
+                ms(pct(inside, 50)),
+                ms(pct(inside, 99)),
+            ),
         ],
         ("", "p50", "p99"),
     )
     print(f"   App process CPU per delivery (mean, /proc): {ms(cpu_each).strip()}")
     print("   The last overhead row still holds the loopback hops and the fake's own HTTP server")
     print("   (request parsing, response writing) outside its timing; the App's CPU is its share.")
-    verdict = "meets" if min(pct(precise, 50), cpu_each) < 0.005 else "MISSES"
+    print("   The metrics row is measured inside the App (its delivery histogram minus its GitHub")
     print(
-        f"   target < 5 ms p50 beyond the round trips: {verdict} by App CPU "
-        f"({ms(cpu_each).strip()}); the end-to-end residue is {ms(pct(precise, 50)).strip()}"
+        "   call histogram), so it is the App's own critical-path work, free of the fake's share."
+    )
+    verdict = "meets" if pct(inside, 50) < 0.005 else "MISSES"
+    print(
+        f"   target < 5 ms p50 beyond the round trips: {verdict} ({ms(pct(inside, 50)).strip()} by"
+        f" the App's metrics); App CPU {ms(cpu_each).strip()}, end-to-end residue"
+        f" {ms(pct(precise, 50)).strip()}"
     )
 
 
