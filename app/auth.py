@@ -28,7 +28,13 @@ def make_jwt(app_id: int, private_key_pem: str, *, now: float | None = None) -> 
 # What each step of the App may do, and nothing more. Names and levels are GitHub's.
 Permissions = Mapping[str, str]
 START_AUDIT: Permissions = {"checks": "write", "actions": "write"}
-CONCLUDE_AUDIT: Permissions = {"checks": "write", "actions": "read", "contents": "write"}
+CONCLUDE_AUDIT: Permissions = {
+    "checks": "write",
+    "actions": "read",
+    "contents": "write",
+    # pull_requests read: a manual run's report is checked against its PR's base branch.
+    "pull_requests": "read",
+}
 COMMENT: Permissions = {"issues": "write"}
 READ_PR: Permissions = {"checks": "write", "pull_requests": "read", "actions": "write"}
 COMMANDS: Permissions = {

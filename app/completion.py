@@ -8,6 +8,7 @@ it gets one on the PR head SHA recorded in its report.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
@@ -16,9 +17,10 @@ from gidgethub.routing import Router
 from action.report import Report
 from app import checks, governance, metrics, verdict
 from app.artifacts import ArtifactProblem, UnsupportedSchema, fetch_report
+from app.audit import get_pull
 from app.auth import CONCLUDE_AUDIT
 from app.context import Context
-from app.correlate import AuditKey, check_run_id_of, workflow_run_id_of
+from app.correlate import AuditKey, check_run_id_of, parse_external_id, workflow_run_id_of
 from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
 
 log = logging.getLogger(__name__)
@@ -38,14 +40,34 @@ def is_audit_workflow(run: WorkflowRun, workflow_file: str) -> bool:
     return run.path.split("@", 1)[0] == f".github/workflows/{workflow_file}"
 
 
+def untrusted(run: WorkflowRun, repo: Repository) -> str | None:
+    """Say why a run of the audit workflow may not judge, or None when it may.
+
+    Only the workflow as it is on the default branch judges, and only when dispatched: a PR can
+    edit its own copy of the file to run on `pull_request` and upload a report of its choosing.
+    """
+    if run.event != "workflow_dispatch":
+        return f"it was started by `{run.event or 'an unknown event'}`, not dispatched"
+    if run.head_branch != repo.default_branch:
+        return f"it ran the workflow from `{run.head_branch}`, not the default branch"
+    if run.head_repository is not None and run.head_repository.id != repo.id:
+        return "it ran in another repository"
+    return None
+
+
 @router.register("workflow_run", action="completed")
 async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     ev = WorkflowRunEvent.model_validate(event.data)
     run, repo = ev.workflow_run, ev.repository
     if not is_audit_workflow(run, ctx.settings.workflow_file):
         return
-    gh = await ctx.client(ev.installation.id, repo.id, CONCLUDE_AUDIT)
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "workflow_run_id": run.id}
+    reason = untrusted(run, repo)
+    if reason is not None:
+        # Never conclude anything from it, not even a failure: it is not our audit.
+        log.warning("completion.untrusted_run", extra={**fields, "reason": reason})
+        return
+    gh = await ctx.client(ev.installation.id, repo.id, CONCLUDE_AUDIT)
     report: Report | None = None
     problem: str | None = None
     unsupported: UnsupportedSchema | None = None
@@ -71,6 +93,10 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         return
     if report is not None and not _belongs(report, check_run, run.id):
         problem, report = "the report does not belong to this check run (SHA or id mismatch)", None
+    if report is not None and check_run_id_of(run.display_title) is None:
+        # A run started by hand chose its own inputs: its base must be on the PR's base branch.
+        problem = await manual_base_problem(gh, repo, report)
+        report = None if problem else report
 
     links = verdict.Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
     if unsupported is not None:
@@ -98,6 +124,10 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
 def _belongs(report: Report, check_run: CheckRun, workflow_run_id: int) -> bool:
     info = report.run
     if info.head_sha and info.head_sha != check_run.head_sha:
+        return False
+    key = parse_external_id(check_run.external_id)
+    if key is not None and key.base_sha and info.base_sha != key.base_sha:
+        # The App chose the governing base when it dispatched; nothing else may choose it.
         return False
     if info.check_run_id is not None and info.check_run_id != check_run.id:
         return False
@@ -136,4 +166,26 @@ async def _check_run_for(
         external_id=key.external_id,
         status="in_progress",
         details_url=run.html_url or None,
+    )
+
+
+async def manual_base_problem(gh: GitHubAPI, repo: Repository, report: Report) -> str | None:
+    """Check that a manual run's governing base is on the PR's base branch; say why not."""
+    info = report.run
+    if info.pr is None or not info.base_sha:
+        return "the report of a manual run names no PR or no base commit"
+    pr = await get_pull(gh, repo, info.pr)
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/compare/{basehead}",
+        url_vars={
+            "owner": repo.owner,
+            "repo": repo.name,
+            "basehead": f"{info.base_sha}...{pr.base.sha}",
+        },
+    )
+    if data.get("status") in ("identical", "ahead"):
+        return None
+    return (
+        f"the manual run was governed by {info.base_sha[:7]}, which is not on the PR's base branch "
+        f"`{pr.base.ref}`: config and canon must come from the base branch"
     )

@@ -125,6 +125,8 @@ class WorkflowRun(_Payload):
     path: str = ""
     display_title: str = ""
     head_sha: str
+    head_branch: str | None = None
+    head_repository: RepoRef | None = None
     event: str = ""
     status: str
     conclusion: str | None = None

@@ -253,11 +253,57 @@ async def test_a_manual_run_gets_a_check_run_on_the_pr_head(gate: Gate) -> None:
     pull = gate.repo.open_pull(29, {"docs/guide.md": "x\n"})
     run = gate.fake.start_run(gate.repo, inputs={"pr": "29"})
     assert run.head_sha == gate.repo.head("main")
-    report = report_for(run, head_sha=pull.head_sha, findings=[finding()])
+    report = report_for(
+        run, head_sha=pull.head_sha, base_sha=gate.repo.head("main"), findings=[finding()]
+    )
     assert await complete(gate, run, report) == 200
     [check] = gate.check_runs()
     assert (check.head_sha, check.conclusion) == (pull.head_sha, "failure")
+    assert check.output["title"].startswith("1 substantive finding")
     assert f"/actions/runs/{run.id}" in check.details_url
+
+
+async def test_a_manual_run_may_not_choose_what_governs(gate: Gate) -> None:
+    pull = gate.repo.open_pull(37, {"docs/guide.md": "x\n"})
+    # A commit of the contributor's own branch, with a weakened config, posing as the base.
+    weak = gate.repo.commit("feature-37", {".github/canon-gate.yml": "audit:\n  paths: []\n"})
+    run = gate.fake.start_run(gate.repo, inputs={"pr": "37", "base_sha": weak})
+    report = report_for(run, head_sha=pull.head_sha, base_sha=weak)
+    assert await complete(gate, run, report) == 200
+    [check] = gate.check_runs()
+    assert check.conclusion == "failure"
+    assert check.output["title"].startswith("Not evaluated")
+    assert "not on the PR's base branch" in check.output["summary"]
+
+
+async def test_a_report_with_another_base_than_dispatched_is_refused(gate: Gate) -> None:
+    check = await fail_closed(gate, 38, report=lambda run: report_for(run, base_sha="e" * 40))
+    assert check.conclusion == "failure"
+    assert check.output["title"].startswith("Not evaluated")
+
+
+@pytest.mark.parametrize("names_the_check", [True, False])
+@pytest.mark.parametrize(
+    ("event", "branch"),
+    [("pull_request", "feature-39"), ("push", "feature-39"), ("workflow_dispatch", "feature-39")],
+)
+async def test_a_run_the_pr_started_itself_never_judges(
+    gate: Gate, event: str, branch: str, names_the_check: bool
+) -> None:
+    """A PR can edit its own copy of the workflow to run on pull_request with a forged report."""
+    pull = await open_pr(gate, 39)
+    [real] = gate.check_runs()
+    inputs = {"pr": "39", "base_sha": gate.repo.head("main") or ""}
+    if names_the_check:
+        inputs["check_run_id"] = str(real.id)
+    forged = gate.fake.start_run(gate.repo, inputs=inputs)
+    forged.event, forged.head_branch = event, branch
+    report = report_for(forged, head_sha=pull.head_sha)
+    before = len(gate.fake.calls)
+    assert await complete(gate, forged, report) == 200
+    assert gate.repo.check_runs[real.id].status == "in_progress"  # untouched
+    assert len(gate.check_runs()) == 1
+    assert [c for c in gate.fake.calls[before:] if c.auth == "installation"] == []
 
 
 async def test_an_overdue_run_is_timed_out_by_the_next_event(start_gate: StartGate) -> None:
