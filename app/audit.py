@@ -16,7 +16,7 @@ from gidgethub.routing import Router
 from app import checks, verdict
 from app.auth import READ_PR, START_AUDIT
 from app.context import Context
-from app.correlate import AuditKey, parse_external_id
+from app.correlate import AuditKey, parse_external_id, trigger_of
 from app.dispatch import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.events import CheckRunEvent, CheckSuiteEvent, PullRequest, PullRequestEvent, Repository
 from app.plan import plan_start
@@ -39,7 +39,9 @@ async def start_audit(
     """Create (or resume) the check run and dispatch the workflow; return the check run id."""
     existing = await checks.list_runs(gh, repo, key.head_sha, ctx.github_app.app_id)
     limit = timedelta(seconds=ctx.settings.audit_timeout_seconds)
-    plan = plan_start(existing, now=datetime.now(UTC), limit=limit, rerun=rerun)
+    plan = plan_start(
+        existing, now=datetime.now(UTC), limit=limit, rerun=rerun, trigger=key.trigger
+    )
     for run in plan.time_out:
         await checks.conclude(gh, repo, run.id, verdict.overdue(limit))
     for run in plan.cancel:
@@ -136,5 +138,5 @@ async def rerun(
         pr = await get_pull(gh, repo, number)
         if pr.state != "open":
             continue
-        key = AuditKey(number, head_sha, pr.base.sha)
+        key = AuditKey(number, head_sha, pr.base.sha, trigger=trigger_of(ctx.delivery_id))
         await start_audit(ctx, gh, repo, key, rerun=True, approved=True)

@@ -21,7 +21,7 @@ from app import checks, ledger, records, verdict, waivers
 from app.audit import get_pull, start_audit
 from app.auth import COMMANDS
 from app.context import Context
-from app.correlate import AuditKey
+from app.correlate import AuditKey, trigger_of
 from app.events import IssueCommentEvent, Repository
 from app.governance import judge, load_history
 from app.lifecycle import Waiver
@@ -92,7 +92,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         comment_ctx = replace(comment_ctx, ledger_enabled=config.ledger)
         decision = waivers.check_waiver(comment_ctx, command, latest)
         if isinstance(decision, waivers.Accepted) and history and history.latest:
-            await _waive(gh, repo, ev, command, decision, history, history.latest)
+            await _waive(ctx, gh, repo, ev, command, decision, history, history.latest)
             return
     log.info("command.decided", extra={**fields, "decision": type(decision).__name__})
     if isinstance(decision, waivers.Ignored):
@@ -103,13 +103,14 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         await reply(gh, repo, number, waivers.HELP)
     elif isinstance(command, waivers.Rerun):
         pr = await get_pull(gh, repo, number)
-        key = AuditKey(number, pr.head.sha, pr.base.sha)
+        key = AuditKey(number, pr.head.sha, pr.base.sha, trigger=trigger_of(ctx.delivery_id))
         # A maintainer asked: this is also the go-ahead for a fork PR.
         await start_audit(ctx, gh, repo, key, rerun=True, approved=True)
         await react(gh, repo, ev.comment.id, "rocket")
 
 
 async def _waive(
+    ctx: Context,
     gh: GitHubAPI,
     repo: Repository,
     ev: IssueCommentEvent,
@@ -118,28 +119,46 @@ async def _waive(
     history: records.History,
     latest: records.AuditRecord,
 ) -> None:
-    """Record the waiver, then post the verdict recomputed from the stored report."""
+    """Record the waiver, then post the verdict recomputed from the stored report.
+
+    Keyed on the comment, so a redelivered command records nothing twice and posts one run.
+    """
+    comment = ev.comment
     waiver = Waiver(
         finding_id=command.finding_id,
         reason=command.reason,
-        user=ev.comment.user.login,
-        at=datetime.now(UTC),
+        user=comment.user.login,
+        at=datetime.now(UTC),  # ordered against audit records, which the App also stamps
         pr=ev.issue.number,
         head_sha=latest.head_sha,
     )
     in_force = {**history.waivers_in_force(), waiver.finding_id: waiver}
     previous = history.audits[1].report if len(history.audits) > 1 else None
     result = judge(latest.report, previous, in_force, links=verdict.Links())
-    try:
+    recorded = comment.html_url and any(w.comment_url == comment.html_url for w in history.waivers)
+    if not recorded:
         record = records.waiver_record(
-            waiver, repo=repo.full_name, finding=decision.finding, conclusion=result.conclusion
+            waiver,
+            repo=repo.full_name,
+            finding=decision.finding,
+            conclusion=result.conclusion,
+            comment_url=comment.html_url,
         )
-        await ledger.write_record(gh, repo.full_name, record)
-    except ledger.LedgerError as exc:
-        answer = waivers.not_recorded_reply(command.finding_id, str(exc))
-        await reply(gh, repo, ev.issue.number, answer)
-        return
-    key = AuditKey(ev.issue.number, latest.head_sha, latest.base_sha or "")
+        try:
+            await ledger.write_record(gh, repo.full_name, record)
+        except ledger.LedgerError as exc:
+            answer = waivers.not_recorded_reply(command.finding_id, str(exc))
+            await reply(gh, repo, ev.issue.number, answer)
+            return
+    key = AuditKey(
+        ev.issue.number,
+        latest.head_sha,
+        latest.base_sha or "",
+        trigger=trigger_of(f"comment-{comment.id}"),
+    )
+    runs = await checks.list_runs(gh, repo, latest.head_sha, ctx.github_app.app_id)
+    if any(r.external_id == key.external_id for r in runs):
+        return  # a redelivery: the verdict and the reply were already posted
     await checks.conclude_new(gh, repo, latest.head_sha, result, external_id=key.external_id)
     answer = waivers.waived_reply(command.finding_id, command.reason, result.conclusion)
     await reply(gh, repo, ev.issue.number, answer)

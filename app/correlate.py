@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# A structure check run adds `:check=<id>` naming the audit it belongs to.
+# A re-run adds `:via=<trigger>` (the delivery that asked for it); a structure check run adds
+# `:check=<id>`, naming the audit it belongs to.
 _EXTERNAL = re.compile(
-    r"^canon-gate:v1:pr=(\d+):head=([0-9a-f]{40}):base=([0-9a-f]{40}|)(?::check=\d+)?$"
+    r"^canon-gate:v1:pr=(\d+):head=([0-9a-f]{40}):base=([0-9a-f]{40}|)"
+    r"(?::via=([\w.-]+))?(?::check=\d+)?$"
 )
 _TITLE = re.compile(r"\bcheck (\d+)\b")
 _RUN_URL = re.compile(r"/actions/runs/(\d+)")
@@ -25,17 +27,25 @@ class AuditKey:
     pr: int
     head_sha: str
     base_sha: str = ""
+    # What asked for an explicit re-run or a waiver's verdict, so a redelivery finds its run.
+    trigger: str = ""
 
     @property
     def external_id(self) -> str:
-        return f"canon-gate:v1:pr={self.pr}:head={self.head_sha}:base={self.base_sha}"
+        via = f":via={self.trigger}" if self.trigger else ""
+        return f"canon-gate:v1:pr={self.pr}:head={self.head_sha}:base={self.base_sha}{via}"
+
+
+def trigger_of(value: str) -> str:
+    """Make a delivery id or comment id fit the `:via=` part of an external id."""
+    return re.sub(r"[^\w.-]", "-", value)[:64]
 
 
 def parse_external_id(value: str | None) -> AuditKey | None:
     match = _EXTERNAL.match(value or "")
     if match is None:
         return None
-    return AuditKey(pr=int(match[1]), head_sha=match[2], base_sha=match[3])
+    return AuditKey(pr=int(match[1]), head_sha=match[2], base_sha=match[3], trigger=match[4] or "")
 
 
 def check_run_id_of(display_title: str) -> int | None:

@@ -142,6 +142,8 @@ class Comment(_Payload):
     id: int
     body: str = ""
     user: Account
+    html_url: str | None = None
+    created_at: datetime | None = None
 
 
 class IssueLink(_Payload):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from app.checks import ACTIVE
+from app.correlate import parse_external_id
 from app.events import CheckRun
 
 
@@ -23,12 +24,25 @@ class StartPlan:
     skip_reason: str | None = None
 
 
+JUDGED = frozenset({"success", "failure", "neutral"})
+
+
+def _trigger_of(run: CheckRun) -> str:
+    key = parse_external_id(run.external_id)
+    return key.trigger if key else ""
+
+
 def overdue(run: CheckRun, now: datetime, limit: timedelta) -> bool:
     return run.status in ACTIVE and run.started_at is not None and now - run.started_at > limit
 
 
 def plan_start(
-    existing: Sequence[CheckRun], *, now: datetime, limit: timedelta, rerun: bool
+    existing: Sequence[CheckRun],
+    *,
+    now: datetime,
+    limit: timedelta,
+    rerun: bool,
+    trigger: str = "",
 ) -> StartPlan:
     """Decide how to start an audit so there is never a second active run on the SHA.
 
@@ -36,12 +50,21 @@ def plan_start(
     replaces whatever is active; an automatic trigger (a push, a redelivery) joins it, and an
     already concluded run on the same SHA stands, because the same change was judged.
     """
+    existing = sorted(existing, key=lambda r: r.id, reverse=True)
     stale = [r for r in existing if overdue(r, now, limit)]
     active = [r for r in existing if r.status in ACTIVE and r not in stale]
     if rerun:
+        # A redelivered re-run request finds the run it already made (its trigger is recorded).
+        made = [r for r in existing if trigger and _trigger_of(r) == trigger]
+        if made and made[0].status == "queued" and not made[0].details_url:
+            return StartPlan(time_out=stale, resume=made[0])
+        if made:
+            return StartPlan(skip_reason="this re-run request was already handled")
         return StartPlan(time_out=stale, cancel=active, create=True)
     if not active:
-        if any(r.status == "completed" for r in existing) and not stale:
+        # A superseded, timed-out or setup-blocked run did not judge this SHA; audit it.
+        judged = any(r.status == "completed" and r.conclusion in JUDGED for r in existing)
+        if judged and not stale:
             return StartPlan(skip_reason="this head SHA was already audited")
         return StartPlan(time_out=stale, create=True)
     newest, extra = active[0], active[1:]

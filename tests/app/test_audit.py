@@ -342,3 +342,30 @@ async def test_a_setup_problem_in_the_runner_asks_for_action_never_success(gate:
     )
     assert check.conclusion == "action_required"
     assert "no model credential" in check.output["summary"]
+
+
+async def test_a_redelivered_rerun_request_starts_one_session(
+    gate: Gate, start_gate: StartGate
+) -> None:
+    await open_pr(gate, 40)
+    [check] = gate.check_runs()
+    payload = gate.fake.payloads.check_run(gate.repo, check.id, "rerequested")
+    assert await gate.deliver("check_run", payload, delivery_id="rerun-guid") == 200
+    await start_gate()  # a restart, or another replica: no memory of the delivery
+    assert await gate.deliver("check_run", payload, delivery_id="rerun-guid") == 200
+    assert len(gate.repo.runs) == 2  # the first audit and one re-run; each is a paid session
+    assert [r.status for r in gate.check_runs()] == ["completed", "in_progress"]
+
+
+async def test_a_superseded_sha_is_audited_again_when_it_returns(gate: Gate) -> None:
+    pull = await open_pr(gate, 41)
+    first_sha = pull.head_sha
+    gate.repo.push(pull, {"docs/guide.md": "v2\n"})
+    sync = gate.fake.payloads.pull_request(gate.repo, pull, "synchronize")
+    assert await gate.deliver("pull_request", sync) == 200
+    # A force-push back to the first SHA: its only run was cancelled, so it was never judged.
+    pull.head_sha = first_sha
+    sync = gate.fake.payloads.pull_request(gate.repo, pull, "synchronize")
+    assert await gate.deliver("pull_request", sync) == 200
+    on_first = [r for r in gate.check_runs() if r.head_sha == first_sha]
+    assert [r.status for r in on_first] == ["completed", "in_progress"]

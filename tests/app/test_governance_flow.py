@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from appkit import Gate, artifact, finding, report_for
+from appkit import Gate, StartGate, artifact, finding, report_for
 
 from action.report import StructureProblem
 from app.ledger import BRANCH
@@ -215,3 +215,21 @@ async def test_the_lifecycle_comment_is_posted_once_and_updated_in_place(gate: G
     mine = [c for c in gate.repo.comments.values() if c.issue_number == 52 and c.app_id]
     assert [c.id for c in mine] == [first.id]
     assert "Resolved" in mine[0].body
+
+
+async def test_a_redelivered_waiver_is_recorded_and_answered_once(
+    gate: Gate, start_gate: StartGate
+) -> None:
+    pull = gate.repo.open_pull(53, {"docs/guide.md": "x\n"})
+    blocking = finding()
+    await audit(gate, pull, [blocking])
+    payload = gate.fake.payloads.issue_comment(
+        gate.repo, 53, f"/canon-gate waive {blocking.id} known", user="maintainer"
+    )
+    assert await gate.deliver("issue_comment", payload, delivery_id="waive-guid") == 200
+    await start_gate()
+    assert await gate.deliver("issue_comment", payload, delivery_id="waive-guid") == 200
+    waivers = [p for p in ledger_files(gate) if p.startswith("prs/53/waivers/")]
+    assert len(waivers) == 1
+    assert [r.conclusion for r in gate.check_runs()] == ["failure", "success"]
+    assert len(replies(gate, 53)) == 1

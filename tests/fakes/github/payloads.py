@@ -160,9 +160,14 @@ class Payloads:
         else:
             issue.pop("pull_request", None)
         comment = payload["comment"]
+        cid = comment_id or next(ids)
+        now = self.fake.clock.iso()
         comment.update(
-            id=comment_id or next(ids),
+            id=cid,
             body=body,
+            created_at=now,
+            updated_at=now,
+            html_url=f"https://github.com/{repo.full_name}/pull/{number}#issuecomment-{cid}",
             user=user_json(user, user_type),
             issue_url=f"{api}/issues/{number}",
             author_association="MEMBER"
@@ -173,7 +178,6 @@ class Payloads:
             payload["changes"] = {"body": {"from": "(previous body)"}}
         if action != "deleted":
             # GitHub holds the comment the webhook describes: reactions and replies can find it.
-            now = self.fake.clock.iso()
             repo.comments[comment["id"]] = Comment(
                 comment["id"], number, body, user, None, now, now
             )
