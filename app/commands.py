@@ -70,7 +70,8 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     repo, number = ev.repository, ev.issue.number
     gh = await ctx.client(ev.installation.id, repo.id, COMMANDS)
     on_pr = ev.issue.pull_request is not None
-    needs_permission = ev.action == "created" and on_pr and not isinstance(command, waivers.Help)
+    help_asked = ev.action == "created" and isinstance(command, waivers.Help)
+    needs_permission = on_pr and not help_asked
     comment_ctx = waivers.CommentContext(
         action=ev.action or "created",
         on_pull_request=on_pr,

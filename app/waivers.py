@@ -13,6 +13,7 @@ from datetime import datetime
 
 from action.report import Finding, Report
 from app.lifecycle import Waiver
+from app.markdown import inline, shorten
 
 PREFIX = "/canon-gate"
 FINDING_ID = re.compile(r"^cg-[0-9a-f]{10}$")
@@ -85,7 +86,8 @@ def parse_command(body: str | None) -> Command | None:
             return Rerun()
         if verb == "help" and not args.strip():
             return Help()
-        shown = f"`{PREFIX} {rest}`" if rest else f"`{PREFIX}`"
+        # Echo the text escaped: a comment must not make the App post mentions, links or images.
+        shown = inline(shorten(f"{PREFIX} {rest}", 80))
         return Malformed(f"{shown} is not a canon-gate command.\n\n{HELP}")
     return None
 
@@ -98,8 +100,8 @@ def _parse_waive(args: str) -> Waive | Malformed:
         return Malformed(f"Which finding? {usage}")
     if not FINDING_ID.match(finding_id):
         return Malformed(
-            f"`{finding_id}` is not a finding id: ids look like `cg-` followed by 10 hex digits, "
-            f"as listed in the `canon-gate` check run. {usage}"
+            f"{inline(shorten(finding_id, 40))} is not a finding id: ids look like `cg-` "
+            f"followed by 10 hex digits, as listed in the `canon-gate` check run. {usage}"
         )
     if not reason:
         return Malformed(f"A waiver needs a reason, and it is recorded in the ledger. {usage}")
@@ -155,24 +157,35 @@ def is_bot(sender_login: str, sender_type: str, app_slug: str | None = None) -> 
 
 
 def check_command(ctx: CommentContext, command: Command) -> Decision:
-    """Decide whether a command may run; the rules shared by every command."""
+    """Decide whether a command may run; the rules shared by every command.
+
+    Only people with write access get an answer to a malformed or edited command, so nobody
+    else can make the App post on a pull request (help is for everyone).
+    """
     if is_bot(ctx.sender_login, ctx.sender_type, ctx.app_slug):
         return Ignored(f"comment by bot {ctx.sender_login}")
+    if isinstance(command, Help) and ctx.action == "created":
+        return Accepted(command)
+    if not ctx.on_pull_request:
+        if ctx.action != "created":
+            return Ignored("an edited or deleted comment on an issue")
+        return Refused(
+            "canon-gate commands work only in comments on a pull request, not on an issue."
+        )
+    writer = ctx.permission in WRITE_PERMISSIONS
     if ctx.action != "created":
+        if not writer:
+            return Ignored(f"a {ctx.action} comment by {ctx.sender_login}, without write access")
         verb = "deleted" if ctx.action == "deleted" else "edited"
         return Refused(
             f"canon-gate reads commands only from new comments, so this {verb} comment changed "
             f"nothing. Post the command in a new comment instead."
         )
     if isinstance(command, Malformed):
+        if not writer:
+            return Ignored(f"a malformed command by {ctx.sender_login}, without write access")
         return Refused(command.reply)
-    if isinstance(command, Help):
-        return Accepted(command)
-    if not ctx.on_pull_request:
-        return Refused(
-            "canon-gate commands work only in comments on a pull request, not on an issue."
-        )
-    if ctx.permission not in WRITE_PERMISSIONS:
+    if not writer:
         have = ctx.permission or "no"
         return Refused(
             f"@{ctx.sender_login}, `{PREFIX}` commands need write, maintain or admin permission "
@@ -207,8 +220,8 @@ def check_waiver(ctx: CommentContext, command: Command, latest: Report | None) -
 
 
 def waived_reply(finding_id: str, reason: str, conclusion: str) -> str:
-    """Answer a granted waiver."""
-    return f"Waived {finding_id}: {reason}. The verdict is now {conclusion}."
+    """Answer a granted waiver (the reason escaped: it is quoted, never rendered)."""
+    return f"Waived {finding_id}: {inline(reason)}. The verdict is now {conclusion}."
 
 
 def not_recorded_reply(finding_id: str, why: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -230,3 +231,28 @@ def test_a_not_evaluated_audit_does_not_lapse_a_waiver() -> None:
 def test_the_newest_waiver_of_an_id_wins() -> None:
     older, newer = waiver(T0, reason="old"), waiver(T0 + timedelta(minutes=5), reason="new")
     assert waivers_in_force([newer, older], []) == {FID: newer}
+
+
+def test_a_malformed_command_is_echoed_escaped() -> None:
+    body = "/canon-gate x` @octo-org/everyone ![img](https://evil.example/p.png) `"
+    command = parse_command(body)
+    assert isinstance(command, Malformed)
+    assert "@octo-org" not in command.reply  # the mention is neutralised
+    assert "![img]" not in command.reply  # no image renders
+    assert re.search(r"(?<!\\)`", command.reply.split("\n")[0]) is None  # every ` escaped
+
+
+@pytest.mark.parametrize("permission", ["read", "triage", "none", None])
+def test_non_writers_get_no_answer_to_malformed_or_edited_commands(
+    permission: str | None,
+) -> None:
+    malformed = parse_command("/canon-gate frobnicate")
+    assert isinstance(check_command(ctx(permission=permission), malformed), Ignored)
+    edited = ctx(permission=permission, action="edited")
+    assert isinstance(check_command(edited, parse_command("/canon-gate rerun")), Ignored)
+    # A real command still gets the one fixed answer saying who may use it.
+    assert isinstance(check_command(ctx(permission=permission), Rerun()), Refused)
+
+
+def test_help_is_answered_for_everyone() -> None:
+    assert isinstance(check_command(ctx(permission=None), Help()), Accepted)
