@@ -91,8 +91,11 @@ def _unzip(blob: bytes) -> bytes:
             if info.file_size > MAX_REPORT_BYTES:
                 raise ArtifactProblem(f"`{REPORT_FILENAME}` is over {MAX_REPORT_BYTES} bytes")
             return archive.read(info)
-    except zipfile.BadZipFile as exc:
-        raise ArtifactProblem(f"the artifact is not a valid zip file: {exc}") from None
+    except ArtifactProblem:
+        raise
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"[:200]
+        raise ArtifactProblem(f"the artifact could not be read as a zip file ({reason})") from None
 
 
 def parse_report(raw: bytes) -> Report:

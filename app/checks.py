@@ -32,7 +32,8 @@ async def list_runs(
         },
     )
     runs = [CheckRun.model_validate(item) for item in data["check_runs"]]
-    return [r for r in runs if r.app is None or r.app.id == app_id]
+    mine = [r for r in runs if r.app is None or r.app.id == app_id]
+    return sorted(mine, key=lambda r: r.id, reverse=True)
 
 
 async def get_run(gh: GitHubAPI, repo: Repository, run_id: int) -> CheckRun:
@@ -111,6 +112,35 @@ async def conclude_new(
     for extra in rest:
         await _patch(gh, repo, run.id, extra)
     return run
+
+
+async def ensure_concluded(
+    gh: GitHubAPI,
+    repo: Repository,
+    head_sha: str,
+    result: CheckRunResult,
+    *,
+    app_id: int,
+    external_id: str,
+    name: str = CHECK_NAME,
+    details_url: str | None = None,
+) -> bool:
+    """Post a concluded run once per `external_id`; finish one a failed attempt left open.
+
+    Returns False when an earlier attempt had already concluded it (a redelivery).
+    """
+    mine = [
+        r for r in await list_runs(gh, repo, head_sha, app_id, name) if r.external_id == external_id
+    ]
+    if mine and mine[0].status == "completed":
+        return False
+    if mine:
+        await conclude(gh, repo, mine[0].id, result, already=mine[0].output.annotations_count)
+    else:
+        await conclude_new(
+            gh, repo, head_sha, result, name=name, external_id=external_id, details_url=details_url
+        )
+    return True
 
 
 async def _patch(gh: GitHubAPI, repo: Repository, run_id: int, body: dict[str, Any]) -> None:

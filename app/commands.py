@@ -157,9 +157,10 @@ async def _waive(
         latest.base_sha or "",
         trigger=trigger_of(f"comment-{comment.id}"),
     )
-    runs = await checks.list_runs(gh, repo, latest.head_sha, ctx.github_app.app_id)
-    if any(r.external_id == key.external_id for r in runs):
+    posted = await checks.ensure_concluded(
+        gh, repo, latest.head_sha, result, app_id=ctx.github_app.app_id, external_id=key.external_id
+    )
+    if not posted:
         return  # a redelivery: the verdict and the reply were already posted
-    await checks.conclude_new(gh, repo, latest.head_sha, result, external_id=key.external_id)
     answer = waivers.waived_reply(command.finding_id, command.reason, result.conclusion)
     await reply(gh, repo, ev.issue.number, answer)

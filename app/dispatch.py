@@ -9,7 +9,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from app.correlate import AuditKey, check_run_id_of
-from app.errors import CanonGateError
+from app.errors import CanonGateError, is_transient
 from app.events import Repository
 
 
@@ -59,10 +59,12 @@ async def dispatch(
             data={"ref": repo.default_branch, "inputs": inputs, "return_run_details": True},
         )
     except BadRequest as exc:
+        if is_transient(exc):
+            raise  # a rate limit: the delivery is answered 5xx and replayed
+        # 404: no workflow file on the default branch; 422: bad inputs or ref; 403: Actions off
+        # or a permission missing. The check run must say so, not stay queued.
         status = int(exc.status_code)
-        if status in (404, 422):
-            raise DispatchRefused(status, str(exc) or exc.status_code.phrase) from exc
-        raise
+        raise DispatchRefused(status, str(exc) or exc.status_code.phrase) from exc
     if not isinstance(data, dict):
         # A server without `return_run_details` answers 204: the run is found by its title.
         return DispatchedRun(None, None)

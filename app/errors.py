@@ -30,7 +30,8 @@ def is_transient(exc: BaseException) -> bool:
         # 429, and 403 for a secondary rate limit, are rate limits; other 4xx are our fault
         # or a resource that is gone.
         status = int(exc.status_code)
-        return status == 429 or (status == 403 and "rate limit" in str(exc).lower())
+        # 401: our JWT or token was refused (a clock skew, a rotated key): worth a replay.
+        return status in (401, 429) or (status == 403 and "rate limit" in str(exc).lower())
     if isinstance(exc, HTTPException):
         return int(exc.status_code) >= 500
     return False

@@ -154,19 +154,14 @@ async def post_structure(
     result: CheckRunResult,
     links: verdict.Links,
 ) -> None:
-    """Post the `canon-gate/structure` run of this audit unless a redelivery already did."""
-    external_id = f"{check_run.external_id}:check={check_run.id}"
-    existing = await checks.list_runs(
-        gh, repo, check_run.head_sha, ctx.github_app.app_id, name=checks.STRUCTURE_CHECK_NAME
-    )
-    if any(r.external_id == external_id for r in existing):
-        return
-    await checks.conclude_new(
+    """Post the `canon-gate/structure` run of this audit once, even across redeliveries."""
+    await checks.ensure_concluded(
         gh,
         repo,
         check_run.head_sha,
         result,
+        app_id=ctx.github_app.app_id,
+        external_id=f"{check_run.external_id}:check={check_run.id}",
         name=checks.STRUCTURE_CHECK_NAME,
-        external_id=external_id,
         details_url=links.workflow_run_url,
     )

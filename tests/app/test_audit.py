@@ -23,7 +23,8 @@ async def open_pr(gate: Gate, number: int = 12, *, draft: bool = False) -> Any:
 
 
 async def complete(gate: Gate, run: Any, report: Any = None, conclusion: str = "success") -> int:
-    blob = artifact(report) if report is not None else None
+    raw_zip = isinstance(report, bytes) and report.startswith(b"PK")
+    blob = report if raw_zip else artifact(report) if report is not None else None
     payload = gate.fake.complete_run(gate.repo, run.id, conclusion, blob)
     return await gate.deliver("workflow_run", payload)
 
@@ -369,3 +370,33 @@ async def test_a_superseded_sha_is_audited_again_when_it_returns(gate: Gate) -> 
     assert await gate.deliver("pull_request", sync) == 200
     on_first = [r for r in gate.check_runs() if r.head_sha == first_sha]
     assert [r.status for r in on_first] == ["completed", "in_progress"]
+
+
+async def test_a_refused_dispatch_never_leaves_the_run_queued(gate: Gate) -> None:
+    # e.g. Actions disabled for the repository: GitHub answers 403.
+    gate.fake.inject(
+        "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        403,
+        body='{"message": "Resource not accessible by integration"}',
+        headers={"content-type": "application/json"},
+    )
+    await open_pr(gate, 42)
+    [check] = gate.check_runs()
+    assert check.conclusion == "action_required"
+    assert any(a["identifier"] == "rerun" for a in check.actions)
+
+
+async def test_an_unreadable_zip_is_not_evaluated(gate: Gate) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("report.json", b"{}")
+    blob = bytearray(buffer.getvalue())
+    # An unknown compression method, in the local and the central header alike.
+    blob[blob.index(b"PK\x03\x04") + 8] = 99
+    blob[blob.index(b"PK\x01\x02") + 10] = 99
+    check = await fail_closed(gate, 43, report=bytes(blob))
+    assert check.conclusion == "failure"
+    assert "could not be read" in check.output["summary"]
