@@ -147,6 +147,14 @@ class GitHubApp:
         self._key = settings.github_app_private_key.get_secret_value()
         self._tokens: dict[TokenKey, InstallationToken] = {}
         self._locks: dict[TokenKey, asyncio.Lock] = {}
+        self._slug = settings.github_app_slug
+
+    async def slug(self, *, deadline: float | None = None) -> str:
+        """The App's slug (its bot is `<slug>[bot]`): from settings, else asked of GitHub once."""
+        if self._slug is None:
+            data: Any = await self.app_client(deadline=deadline).getitem("/app", jwt=self.jwt())
+            self._slug = str(data["slug"])
+        return self._slug
 
     def jwt(self) -> str:
         return make_jwt(self.app_id, self._key)

@@ -133,7 +133,7 @@ async def upsert_comment(ctx: Context, gh: GitHubAPI, repo: Repository, pr: int,
             url_vars={**url_vars, "per_page": "100"},
         )
     ]
-    choice = comment.choose(existing, ctx.settings.github_app_slug or "canon-gate")
+    choice = comment.choose(existing, await ctx.github_app.slug(deadline=ctx.deadline))
     if isinstance(choice, comment.Update):
         await gh.patch(
             "/repos/{owner}/{repo}/issues/comments/{id}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from appkit import Gate, StartGate, artifact, finding, report_for
 
 from action.report import StructureProblem
@@ -201,7 +202,12 @@ async def test_structure_problems_get_their_own_check_run(gate: Gate) -> None:
     assert gate.repo.check_runs[active.id].conclusion == "success"  # it never replaces the verdict
 
 
-async def test_the_lifecycle_comment_is_posted_once_and_updated_in_place(gate: Gate) -> None:
+@pytest.mark.parametrize("slug_configured", [True, False])
+async def test_the_lifecycle_comment_is_posted_once_and_updated_in_place(
+    start_gate: StartGate, slug_configured: bool
+) -> None:
+    # Without GITHUB_APP_SLUG the App asks GitHub for its slug to find its own comment.
+    gate = await start_gate(**({} if slug_configured else {"github_app_slug": None}))
     gate.repo.commit("main", {".github/canon-gate.yml": "comment: true\n"}, "comment on")
     pull = gate.repo.open_pull(52, {"docs/guide.md": "v1\n"})
     hostile = finding(claim="@everyone look <img src=x> | broken")
