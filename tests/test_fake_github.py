@@ -613,3 +613,18 @@ async def test_manifest_flow(fake_github: FakeGitHub, session: aiohttp.ClientSes
     bad = {**manifest, "url": ""}
     async with session.post(url, data={"manifest": json.dumps(bad)}) as r:
         assert r.status == 422
+
+
+async def test_compare_finds_the_merge_base_like_git(fake_github: FakeGitHub) -> None:
+    fake_github.add_installation(1, "octo")
+    repo = fake_github.add_repo("octo/r", repo_id=11, installation_id=1)
+    forked_from = repo.head("main")
+    pull = repo.open_pull(1, {"a.md": "mine\n"})
+    tip = repo.commit("main", {"b.md": "landed after the PR branched\n"})
+    token = fake_github.installation_token(1)
+    async with aiohttp.ClientSession() as http:
+        url = f"{fake_github.base_url}/repos/octo/r/compare/{tip}...{pull.head_sha}"
+        async with http.get(url, headers={"Authorization": f"token {token}"}) as response:
+            data = await response.json()
+    assert data["status"] == "diverged"
+    assert data["merge_base_commit"]["sha"] == forked_from

@@ -77,11 +77,22 @@ async def compare(request: web.Request) -> web.Response:
         status = "added" if path not in before else "removed" if path not in after else "modified"
         files.append({"filename": path, "status": status, "sha": (after.get(path) or ("", ""))[1]})
     ahead = repo.store.is_ancestor(base_sha, head_sha)
+    behind = repo.store.is_ancestor(head_sha, base_sha)
+    merge_base = repo.store.merge_base(base_sha, head_sha) or base_sha
+    status = (
+        "identical"
+        if base_sha == head_sha
+        else "ahead"
+        if ahead
+        else "behind"
+        if behind
+        else "diverged"
+    )
     return web.json_response(
         {
-            "status": "identical" if base_sha == head_sha else "ahead" if ahead else "diverged",
+            "status": status,
             "base_commit": commit_json(repo, base_sha),
-            "merge_base_commit": commit_json(repo, base_sha),
+            "merge_base_commit": commit_json(repo, merge_base),
             "files": files,
             "commits": [],
             "total_commits": 0,

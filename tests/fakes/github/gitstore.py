@@ -104,6 +104,23 @@ class ObjectStore:
             todo.extend(self.commits[sha].parents)
         return False
 
+    def ancestors(self, sha: str) -> list[str]:
+        """The commit and its ancestors, nearest first (breadth first)."""
+        order, seen, queue = [], set(), [sha]
+        while queue:
+            current = queue.pop(0)
+            if current in seen or current not in self.commits:
+                continue
+            seen.add(current)
+            order.append(current)
+            queue.extend(self.commits[current].parents)
+        return order
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The nearest common ancestor of two commits, as git merge-base finds it."""
+        of_b = set(self.ancestors(b))
+        return next((sha for sha in self.ancestors(a) if sha in of_b), None)
+
     def tree_json(self, tree_sha: str, url: str, *, recursive: bool) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
 
