@@ -1,8 +1,10 @@
 """`canon-gate audit`: run the same audit as the Action on a local git checkout.
 
-The base and head are extracted with `git archive` into temporary trees (the head defaults to the
-working tree itself, uncommitted changes included), then audited by the same runner. Exit status:
-0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage error).
+The base, the merge-base and the head are extracted with `git archive` into temporary trees, then
+audited by the same runner. Without `--head` the head is what `git add -A` would commit: tracked and
+untracked files, uncommitted changes included, minus whatever `.gitignore` excludes (a `.venv` is
+not part of the change). Exit status: 0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage
+error).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -51,6 +54,29 @@ def _extract(repo: Path, ref: str, dest: Path) -> None:
         tar.extractall(dest, filter="data")
 
 
+def _copy_worktree(repo: Path, dest: Path) -> None:
+    """Copy what git would commit (tracked, plus untracked but not ignored) into `dest`.
+
+    A symlink is copied as a link only when it points inside the repository; nothing is ever
+    read through a link, so a worktree link to `~/.ssh` cannot leak into the audit.
+    """
+    top = repo.resolve()
+    listed = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for rel in sorted({r for r in listed.decode("utf-8", "surrogateescape").split("\0") if r}):
+        src, out = repo / rel, dest / rel
+        # Git never lists a path below a linked folder; refuse one anyway, and deleted files.
+        if src.parent.resolve() != (top / rel).parent or not os.path.lexists(src):
+            continue
+        if src.is_symlink():
+            if top == src.resolve() or top not in src.resolve().parents:
+                continue
+            out.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(src), out)
+        elif src.is_file():  # not a submodule's folder
+            out.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, out)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         repo = Path(_git(Path(args.repo), "rev-parse", "--show-toplevel").decode().strip())
@@ -65,19 +91,28 @@ def run(args: argparse.Namespace) -> int:
     except subprocess.CalledProcessError:
         sys.stderr.write(f"canon-gate audit: unknown ref {base_ref!r} or {head_ref!r}\n")
         return 2
+    try:
+        merge_base: str | None = _git(repo, "merge-base", base_sha, head_sha).decode().strip()
+    except subprocess.CalledProcessError:
+        merge_base = None  # unrelated histories: the diff is taken from the base itself
     with tempfile.TemporaryDirectory(prefix="canon-gate-audit-") as tmp:
-        base_dir = Path(tmp) / "base"
+        base_dir, head_dir = Path(tmp) / "base", Path(tmp) / "head"
         _extract(repo, base_sha, base_dir)
+        merge_base_dir = None
+        if merge_base and merge_base != base_sha:
+            merge_base_dir = Path(tmp) / "merge-base"
+            _extract(repo, merge_base, merge_base_dir)
         if args.head:
-            head_dir = Path(tmp) / "head"
             _extract(repo, head_sha, head_dir)
         else:
-            head_dir = repo
+            _copy_worktree(repo, head_dir)
         inputs = AuditInputs(
             base_dir=base_dir,
             head_dir=head_dir,
+            merge_base_dir=merge_base_dir,
             head_sha=head_sha,
             base_sha=base_sha,
+            merge_base_sha=merge_base,
             canon_ref=base_ref,
         )
         report = asyncio.run(run_audit(inputs, dict(os.environ), SdkHarness()))

@@ -1,7 +1,9 @@
-"""Compute the PR's change as a unified diff between the base and head checkouts.
+"""Compute the PR's change as a unified diff between two trees: where it started, and its head.
 
-Both planes hand the runner two plain directories (the Action's two checkouts; the CLI's two
-`git archive` extracts), so the diff is taken between trees, not from git history.
+The start is the merge-base of the PR and its base (the base tip when no merge-base is given), so
+commits that landed on the base after the PR branched are not read as the PR reverting them. Both
+planes hand the runner plain directories (the Action's checkouts; the CLI's `git archive` extracts),
+so the diff is taken between trees, not from git history.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
-# Never part of the change: VCS metadata and the head checkout nested inside the base one.
+# Never part of the change: VCS metadata and the data checkouts nested inside the base one.
 _SKIP_DIRS = frozenset({".git", ".canon-gate"})
 MAX_FILE_BYTES = 512_000
 

@@ -6,6 +6,8 @@ report); 1 only when no report could be written, so a failed job means the audit
 Inputs (environment, set by action.yml from its inputs):
   CANON_GATE_PR (required), CANON_GATE_HEAD_SHA, CANON_GATE_BASE_SHA, CANON_GATE_CHECK_RUN_ID,
   CANON_GATE_HEAD_PATH (the PR head checkout, default `.canon-gate/head`),
+  CANON_GATE_MERGE_BASE_PATH / CANON_GATE_MERGE_BASE_SHA (the merge-base checkout the PR's diff is
+  taken from; unset: the diff is taken from the base checkout at the workspace root),
   CANON_GATE_IS_FORK / CANON_GATE_APPROVED ("true" or not), CANON_GATE_REPORT (default
   `report.json`), CANON_GATE_BASE_REF; CLAUDE_CODE_OAUTH_TOKEN and/or ANTHROPIC_API_KEY;
   and GitHub's own GITHUB_WORKSPACE, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_STEP_SUMMARY.
@@ -40,14 +42,17 @@ def _flag(value: str | None) -> bool:
 def inputs_from_env(env: Mapping[str, str]) -> AuditInputs:
     """Parse the step's environment into the audit's inputs."""
     workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
-    head = Path(env.get("CANON_GATE_HEAD_PATH") or ".canon-gate/head")
+    head = workspace / (env.get("CANON_GATE_HEAD_PATH") or ".canon-gate/head")
+    merge_base = env.get("CANON_GATE_MERGE_BASE_PATH")
     return AuditInputs(
         base_dir=workspace,
-        head_dir=head if head.is_absolute() else workspace / head,
+        head_dir=head,
+        merge_base_dir=workspace / merge_base if merge_base else None,
         repo=env.get("GITHUB_REPOSITORY") or None,
         pr=_int(env.get("CANON_GATE_PR")),
         head_sha=env.get("CANON_GATE_HEAD_SHA") or None,
         base_sha=env.get("CANON_GATE_BASE_SHA") or None,
+        merge_base_sha=env.get("CANON_GATE_MERGE_BASE_SHA") or None,
         check_run_id=_int(env.get("CANON_GATE_CHECK_RUN_ID")),
         workflow_run_id=_int(env.get("GITHUB_RUN_ID")),
         canon_ref=env.get("CANON_GATE_BASE_REF") or None,

@@ -1,10 +1,10 @@
 """Verify evidence quotes against their cited source before they are reported.
 
 A quote citing a canon URI (or a canon path) is looked for in that document's text at the base
-commit; a quote citing any other path, in that file in the PR head (then the base, for deleted
-lines). Matching ignores differences of whitespace and case, and a leading diff marker per line.
-Unverifiable quotes are kept, marked `verified=False`: the App shows them as such, and the
-finding's fingerprint never rests on them while a verified quote exists.
+commit; a quote citing any other path, in that file in the PR head (then the merge-base and the
+base, for deleted lines). Matching ignores differences of whitespace and case, and a leading diff
+marker per line. Unverifiable quotes are kept, marked `verified=False`: the App shows them as such,
+and the finding's fingerprint never rests on them while a verified quote exists.
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ class Sources:
     head_dir: Path
     base_sha: str | None
     head_sha: str | None
+    # Where the PR's diff starts (dir, sha), when it is not the base: a deleted file's old text.
+    merge_base: tuple[Path, str | None] | None = None
 
     def lookup(self, source: str) -> tuple[str, str | None] | None:
         """Return the text a source names and the commit it was read at."""
@@ -87,7 +89,10 @@ class Sources:
         if doc is not None:
             return doc.text, self.base_sha
         rel = source.removeprefix("./")
-        for root, sha in ((self.head_dir, self.head_sha), (self.base_dir, self.base_sha)):
+        roots = [(self.head_dir, self.head_sha), (self.base_dir, self.base_sha)]
+        if self.merge_base is not None:
+            roots.insert(1, self.merge_base)
+        for root, sha in roots:
             path = (root / rel).resolve()
             if root.resolve() in path.parents and path.is_file():
                 try:

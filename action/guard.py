@@ -1,4 +1,4 @@
-"""Confine the session's read tools to the two checkouts (canon included) and deny everything else.
+"""Confine the session's read tools to the checkouts (canon included) and deny everything else.
 
 The same decision backs two SDK entry points: a PreToolUse hook, which the CLI consults for every
 tool call whatever its permission mode (so reads inside `cwd`, which the CLI would auto-allow, are

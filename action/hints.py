@@ -1,8 +1,9 @@
 """Run the configured mechanical hints on the base checkout; their output is input, never a verdict.
 
 Each hint is an argv from the base branch's config, run without a shell, with the base checkout as
-working directory and the PR head passed as data (`CANON_GATE_HEAD`, `CANON_GATE_BASE`), in a
-minimal environment of its own, in its own process group so a timeout kills all of it.
+working directory and the PR head passed as data (`CANON_GATE_HEAD`, `CANON_GATE_BASE`, and
+`CANON_GATE_MERGE_BASE`, where the PR's diff starts), in a minimal environment of its own, in
+its own process group so a timeout kills all of it.
 """
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ from action.report import HintResult
 MAX_OUTPUT = 20_000
 
 
-async def run_hint(hint: Hint, base: Path, head: Path, path_env: str) -> HintResult:
+async def run_hint(
+    hint: Hint, base: Path, head: Path, path_env: str, merge_base: Path | None = None
+) -> HintResult:
     """Run one hint with its timeout; a hint that cannot start is reported, not raised."""
     env = {
         "PATH": path_env,
         "HOME": str(base),
         "CANON_GATE_BASE": str(base),
         "CANON_GATE_HEAD": str(head),
+        "CANON_GATE_MERGE_BASE": str(merge_base or base),
     }
     started = time.monotonic()
     try:
@@ -62,5 +66,7 @@ async def run_hint(hint: Hint, base: Path, head: Path, path_env: str) -> HintRes
     )
 
 
-async def run_hints(hints: list[Hint], base: Path, head: Path, path_env: str) -> list[HintResult]:
-    return [await run_hint(h, base, head, path_env) for h in hints]
+async def run_hints(
+    hints: list[Hint], base: Path, head: Path, path_env: str, merge_base: Path | None = None
+) -> list[HintResult]:
+    return [await run_hint(h, base, head, path_env, merge_base) for h in hints]

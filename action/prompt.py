@@ -24,7 +24,7 @@ Protocol:
 1. Read the change with the pr_diff tool (list first, then the files you need).
 2. Find the canon that governs what changed with canon_search, and read it with canon_get. Canon
    at the base branch governs; canon edited by the PR is itself under review.
-3. You may read files with Read, Grep and Glob, only inside the two checkouts listed below.
+3. You may read files with Read, Grep and Glob, only inside the checkouts listed below.
 4. Report each way the change departs from the canon in force:
    - classification "substantive" when merging would violate or contradict canon, "cosmetic" for
      wording, formatting or minor reference issues that do not change meaning;
@@ -77,6 +77,7 @@ def build_prompt(
     pr: int | None,
     head_dir: str,
     base_dir: str,
+    merge_base_dir: str | None = None,
     chain_problems: Sequence[ChainProblem] = (),
     introduced_problems: Sequence[ChainProblem] = (),
 ) -> Prompt:
@@ -91,8 +92,10 @@ def build_prompt(
     per_pr = (
         f"\nThis run: pull request #{pr if pr is not None else 'local'}.\n"
         f"Base checkout (governs): {base_dir}\nPR head checkout (under review): {head_dir}\n"
-        f"Changed files in scope:\n{files}"
     )
+    if merge_base_dir:
+        per_pr += f"Merge-base checkout (the PR's diff is taken from it): {merge_base_dir}\n"
+    per_pr += f"Changed files in scope:\n{files}"
     per_pr += _chain_section(
         "Supersession problems in the canon at the base branch (what is in force is uncertain "
         "for these documents)",

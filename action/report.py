@@ -132,6 +132,9 @@ class RunInfo(_Model):
     pr: int | None = None
     head_sha: str | None = None
     base_sha: str | None = None
+    # The PR's diff is taken from here (the base tip still governs); None when the diff is
+    # taken from the base itself.
+    merge_base_sha: str | None = None
     check_run_id: int | None = None
     workflow_run_id: int | None = None
     model: str | None = None

@@ -43,10 +43,13 @@ log = logging.getLogger(__name__)
 class AuditInputs:
     base_dir: Path
     head_dir: Path
+    # The PR's diff is taken from the merge-base checkout; None: from the base (older callers).
+    merge_base_dir: Path | None = None
     repo: str | None = None
     pr: int | None = None
     head_sha: str | None = None
     base_sha: str | None = None
+    merge_base_sha: str | None = None
     check_run_id: int | None = None
     workflow_run_id: int | None = None
     canon_ref: str | None = None
@@ -109,6 +112,7 @@ async def run_audit(
         pr=inputs.pr,
         head_sha=inputs.head_sha,
         base_sha=inputs.base_sha,
+        merge_base_sha=inputs.merge_base_sha,
         check_run_id=inputs.check_run_id,
         workflow_run_id=inputs.workflow_run_id,
         canon_ref=inputs.canon_ref,
@@ -181,17 +185,29 @@ async def _session(
     tmp: Path,
     report: Report,
 ) -> Report:
-    # The head checkout is nested in the base workspace: its files are PR data, never canon.
-    canon = load_canon(inputs.base_dir, config.canon.paths, skip=[inputs.head_dir])
+    missing = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d and not d.is_dir()]
+    if missing:
+        return _fail(report, f"a checkout is missing: {missing[0]}", ErrorKind.CRASH)
+    # The base tip governs (canon, config, prompts); the PR's own change is its diff from the
+    # merge-base, or commits that landed on the base since would read as the PR reverting them.
+    diff_base = inputs.merge_base_dir or inputs.base_dir
+    # The data checkouts are nested in the base workspace: their files are never base canon.
+    data_dirs = [inputs.base_dir / ".canon-gate", inputs.head_dir]
+    data_dirs += [inputs.merge_base_dir] if inputs.merge_base_dir else []
+    canon = load_canon(inputs.base_dir, config.canon.paths, skip=data_dirs)
     base_problems = canon.chain_problems()
-    # The PR's own canon, parsed as data only: which broken chains would merging add?
+    # The PR's own canon, parsed as data only: which broken chains does the PR itself add?
     known = set(base_problems)
+    if inputs.merge_base_dir is not None:
+        known |= set(load_canon(diff_base, config.canon.paths).chain_problems())
     head_canon = load_canon(inputs.head_dir, config.canon.paths)
     introduced = [p for p in head_canon.chain_problems() if p not in known]
     file_changes = compute_changes(
-        inputs.base_dir, inputs.head_dir, config.audit.paths, config.audit.exclude
+        diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude
     )
-    hints = await run_hints(config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"])
+    hints = await run_hints(
+        config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"], diff_base
+    )
     # Purely structural: it travels in the report and gates only as its own check run.
     structure = check_checkouts(
         inputs.base_dir, inputs.head_dir, ((c.path, c.status) for c in file_changes), config
@@ -205,12 +221,15 @@ async def _session(
         inputs.pr,
         str(inputs.head_dir),
         str(inputs.base_dir),
+        merge_base_dir=str(inputs.merge_base_dir) if inputs.merge_base_dir else None,
         chain_problems=base_problems,
         introduced_problems=introduced,
     )
     tools = GateTools(canon, file_changes)
     own = {qualified(n) for n in TOOL_NAMES}
-    guard = ReadGuard([inputs.base_dir, inputs.head_dir], inputs.base_dir, frozenset(own))
+    guard = ReadGuard(
+        [inputs.base_dir, inputs.head_dir, diff_base], inputs.base_dir, frozenset(own)
+    )
     spec = SessionSpec(
         system_prompt=prompt.system,
         user_prompt=prompt.user,
@@ -253,6 +272,9 @@ async def _session(
         result = parse_result(out.structured_output)
     except ValueError as exc:
         return _fail(report, str(exc))
-    sources = Sources(canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha)
+    merge_base = (diff_base, inputs.merge_base_sha) if inputs.merge_base_dir else None
+    sources = Sources(
+        canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha, merge_base
+    )
     findings = dedupe([to_finding(raw, sources) for raw in result.findings])
     return report.model_copy(update={"findings": findings})

@@ -261,7 +261,8 @@ def check_checkouts(
 ) -> list[StructureProblem] | None:
     """Run the check over the two checkouts; None when it is off or the PR changes no canon.
 
-    `changes` are (path, status) pairs with status added, modified or deleted.
+    `changes` are the PR's own (path, status) pairs, status added, modified or deleted, taken
+    from the merge-base; links resolve against the governing base checkout's canon.
     """
     if not config.structure.enabled:
         return None

@@ -116,12 +116,15 @@ async def audit(
     fake: FakeAnthropic,
     work_dir: Path | None = None,
     harness: Harness | None = None,
+    merge_base: Path | None = None,
     **env: str,
 ) -> Report:
     base, head = checkouts
     inputs = AuditInputs(
         base_dir=base,
         head_dir=head,
+        merge_base_dir=merge_base,
+        merge_base_sha="m" * 40 if merge_base else None,
         repo="acme/widgets",
         pr=7,
         head_sha="h" * 40,

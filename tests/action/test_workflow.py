@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -104,11 +106,97 @@ def test_workflow_contract() -> None:
     for step in steps:
         assert "${{" not in step.get("run", ""), step
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
-    assert len(checkouts) == 2
+    assert len(checkouts) == 3
     assert all(s["with"]["persist-credentials"] is False for s in checkouts)
-    # The base at the workspace root, the PR head as data in a subfolder.
-    assert [s["with"].get("path") for s in checkouts] == [None, ".canon-gate/head"]
+    # The base tip at the workspace root (it governs), the PR head and the merge-base as data.
+    paths = [s["with"].get("path") for s in checkouts]
+    assert paths == [None, ".canon-gate/head", ".canon-gate/merge-base"]
+    refs = [s["with"]["ref"] for s in checkouts]
+    assert refs == [f"${{{{ steps.pr.outputs.{n}_sha }}}}" for n in ("base", "head", "merge_base")]
+    assert checkouts[2]["with"].get("fetch-depth", 1) == 1
     (audit,) = [s for s in steps if PUBLISHED_ACTION.match(str(s.get("uses", "")))]
+    assert audit["with"]["merge-base-path"] == ".canon-gate/merge-base"
+    assert audit["with"]["merge-base-sha"] == "${{ steps.pr.outputs.merge_base_sha }}"
     token = audit["with"]["claude-code-oauth-token"]
     assert token == "${{ secrets.CLAUDE_CODE_OAUTH_TOKEN }}"
     assert "github.token" not in str(audit["with"])
+
+
+def test_the_merge_base_is_resolved_through_the_base_repository(tmp_path: Path) -> None:
+    """Run the workflow's first step on a stub `gh`: it outputs the compare API's merge-base."""
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed")
+    (job,) = load(WORKFLOW)["jobs"].values()
+    resolve = job["steps"][0]
+    assert resolve["id"] == "pr"
+    pull = {
+        "head": {"sha": "h3ad", "repo": {"full_name": "fork/w"}},
+        "base": {"sha": "ba5e", "ref": "main", "repo": {"full_name": "acme/w"}},
+    }
+    (tmp_path / "pull.json").write_text(json.dumps(pull))
+    stub = tmp_path / "bin/gh"
+    stub.parent.mkdir()
+    stub.write_text(
+        '#!/bin/sh\necho "$*" >>"$CALLS"\n'
+        'case "$2" in */compare/*) echo m3rg3ba5e ;; *) cat "$PULL" ;; esac\n'
+    )
+    stub.chmod(0o755)
+    out = tmp_path / "output"
+    env = {
+        "PATH": f"{stub.parent}:{os.environ['PATH']}",
+        "GITHUB_REPOSITORY": "acme/w",
+        "GITHUB_OUTPUT": str(out),
+        "CALLS": str(tmp_path / "calls"),
+        "PULL": str(tmp_path / "pull.json"),
+        "PR": "7",
+        "HEAD_SHA": "",
+        "BASE_SHA": "",
+    }
+    subprocess.run(["bash", "-e", "-c", resolve["run"]], env=env, check=True, timeout=30)
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert outputs["merge_base_sha"] == "m3rg3ba5e"
+    assert (outputs["base_sha"], outputs["head_sha"]) == ("ba5e", "h3ad")
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls[1] == "api repos/acme/w/compare/ba5e...h3ad --jq .merge_base_commit.sha"
+
+
+def test_pip_cache_never_hashes_files_outside_the_workspace(tmp_path: Path) -> None:
+    """setup-python's `cache: pip` hashes with hashFiles, which sees only GITHUB_WORKSPACE: the
+    action's own pyproject.toml is outside it, so the step would throw. actions/cache instead,
+    keyed on the action's version."""
+    steps = load(ACTION)["runs"]["steps"]
+    setup = next(s for s in steps if str(s.get("uses", "")).startswith("actions/setup-python"))
+    assert "cache" not in setup["with"]
+    assert "cache-dependency-path" not in setup["with"]
+    assert "hashFiles" not in str(steps)
+    (cache,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/cache@")]
+    assert cache["uses"] == "actions/cache@v6"
+    key, restore = cache["with"]["key"], cache["with"]["restore-keys"]
+    for part in ("runner.os", "steps.python.outputs.python-version"):
+        assert part in key
+    assert key.startswith(restore)
+    assert cache["with"]["path"] == "${{ steps.pip-cache.outputs.dir }}"
+    assert key.endswith("${{ steps.pip-cache.outputs.version }}")
+    # The version is the pinned action ref, through `env:` (empty in a composite's `run:`).
+    locate = next(s for s in steps if s.get("id") == "pip-cache")
+    assert locate["env"]["ACTION_REF"] == "${{ github.action_ref }}"
+    assert steps.index(setup) < steps.index(locate) < steps.index(cache)
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert steps.index(cache) < steps.index(install)
+
+    def outputs(ref: str) -> dict[str, str]:
+        out = tmp_path / f"output-{ref}"
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "GITHUB_ACTION_PATH": str(ROOT / "action"),
+            "GITHUB_OUTPUT": str(out),
+            "ACTION_REF": ref,
+        }
+        subprocess.run(["bash", "-e", "-c", locate["run"]], env=env, check=True, timeout=60)
+        return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+    pinned, unpinned = outputs("v1"), outputs("")
+    assert Path(pinned["dir"]).is_absolute()
+    assert pinned["version"].startswith("v1-")
+    assert unpinned["version"].startswith("unpinned-")
+    assert pinned["version"].split("-", 1)[1] == unpinned["version"].split("-", 1)[1]

@@ -1,0 +1,116 @@
+"""`canon-gate audit` on a working tree: the head is what git would commit, never ignored files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
+
+from action.cli import _copy_worktree
+from action.report import Report
+from tests.action.support import OAUTH, make_checkouts, write_tree
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "OUTSIDE-THE-REPO-7f3a"
+
+
+def git(repo: Path, *args: str) -> str:
+    argv = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args]
+    return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_repo(tmp_path: Path) -> Path:
+    """A repository on `feature` with uncommitted work, a big ignored `.venv`, and a `main` that
+    moved on after the branch point."""
+    repo = tmp_path / "repo"
+    base, head = make_checkouts(tmp_path / "src")
+    files = {
+        p.relative_to(base).as_posix(): p.read_text()
+        for p in base.rglob("*")
+        if p.is_file() and ".canon-gate" not in p.parts
+    }
+    write_tree(repo, {**files, ".gitignore": ".venv/\n*.log\n", "docs/release.md": "Tag.\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    git(repo, "checkout", "-qb", "feature")
+    git(repo, "checkout", "-q", "main")
+    write_tree(repo, {"docs/release.md": "Tagged by the release bot.\n"})
+    git(repo, "commit", "-qam", "main moves on")
+    git(repo, "checkout", "-q", "feature")
+    # Uncommitted work: a modified tracked file, a new untracked one, a deleted one.
+    (repo / "docs/ci.md").write_text((head / "docs/ci.md").read_text())
+    write_tree(repo, {"docs/new.md": "# New\nA new page.\n", "debug.log": "noise\n"})
+    (repo / "canon/constraints/audit-gates-are-managed-agents.md").unlink()
+    # What .gitignore excludes: many files, none of them part of the change.
+    write_tree(repo, {f".venv/lib/site-packages/pkg{i}/mod.py": "x = 1\n" for i in range(400)})
+    # Links: one inside the repository (kept as a link), one leading out of it (never followed).
+    outside = tmp_path / "outside.md"
+    outside.write_text(f"{SECRET}\n")
+    (repo / "docs/escape.md").symlink_to(outside)
+    (repo / "docs/alias.md").symlink_to("new.md")
+    return repo
+
+
+def test_worktree_copy_is_what_git_would_commit(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    dest = tmp_path / "head"
+    _copy_worktree(repo, dest)
+    copied = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if not p.is_dir()}
+    assert not any(p.startswith(".venv/") for p in copied)
+    assert "debug.log" not in copied
+    assert "docs/new.md" in copied
+    assert "docs/ci.md" in copied
+    assert "canon/constraints/audit-gates-are-managed-agents.md" not in copied
+    assert "docs/escape.md" not in copied
+    assert os.readlink(dest / "docs/alias.md") == "new.md"
+    assert (dest / "docs/ci.md").read_text() == (repo / "docs/ci.md").read_text()
+    assert not (dest / ".git").exists()
+
+
+@pytest.mark.cli
+async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path)
+    branch_point = git(repo, "merge-base", "main", "feature")
+    script = [
+        Turn(tool_calls=[ToolCall("mcp__canon_gate__pr_diff", {})]),
+        structured({"findings": []}),
+    ]
+    async with FakeAnthropic(script) as fake:
+        env = {
+            "PATH": os.environ["PATH"],
+            "CLAUDE_CODE_OAUTH_TOKEN": OAUTH,
+            "ANTHROPIC_BASE_URL": fake.url,
+            "PYTHONPATH": str(ROOT),
+        }
+        argv = [sys.executable, "-m", "app.cli", "audit", "--base", "main", "--json"]
+        proc = await run_cli([*argv, "-C", str(repo)], env)
+    assert proc[0] == 0, proc[1]
+    report = Report.model_validate(json.loads(proc[1]))
+    assert report.run.merge_base_sha == branch_point
+    assert report.run.base_sha == git(repo, "rev-parse", "main")
+    system = fake.message_requests[0].body["system"]
+    text = "".join(b.get("text", "") for b in system) if isinstance(system, list) else system
+    listed = text[text.index("Changed files in scope:") :].split("\n\n")[0].splitlines()[1:]
+    # Only the branch's own work: not .venv, not debug.log, not main's later release.md edit.
+    assert listed == [
+        "- deleted: canon/constraints/audit-gates-are-managed-agents.md",
+        "- modified: docs/ci.md",
+        "- added: docs/new.md",
+    ]
+    assert all(SECRET not in request.raw for request in fake.requests)
+
+
+async def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    import asyncio
+
+    proc = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode() + err.decode()[-2000:]
