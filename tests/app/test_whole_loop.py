@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from appkit import Gate, artifact
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
@@ -39,8 +40,21 @@ def materialise(gate: Gate, sha: str, root: Path) -> None:
 async def run_action(gate: Gate, run: Any, workspace: Path, model: FakeAnthropic) -> Report:
     """Do what the workflow does: two checkouts, then `python -m action.entrypoint` with env."""
     inputs = run.inputs
+    # The workflow's first step asks GitHub for the merge-base (compare API), then checks out
+    # the base tip (it governs), the PR head (data) and the merge-base (what the PR changed from).
+    token = gate.fake.installation_token(gate.repo.installation_id)
+    compare = f"{gate.fake.base_url}/repos/{gate.repo.full_name}/compare/"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            compare + f"{inputs['base_sha']}...{inputs['head_sha']}",
+            headers={"Authorization": f"token {token}"},
+        ) as response,
+    ):
+        merge_base = (await response.json())["merge_base_commit"]["sha"]
     materialise(gate, inputs["base_sha"], workspace)
     materialise(gate, inputs["head_sha"], workspace / ".canon-gate" / "head")
+    materialise(gate, merge_base, workspace / ".canon-gate" / "merge-base")
     env = {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(ROOT),  # the action as installed from its own repository
@@ -55,6 +69,8 @@ async def run_action(gate: Gate, run: Any, workspace: Path, model: FakeAnthropic
         "CANON_GATE_BASE_SHA": inputs["base_sha"],
         "CANON_GATE_CHECK_RUN_ID": inputs["check_run_id"],
         "CANON_GATE_HEAD_PATH": ".canon-gate/head",
+        "CANON_GATE_MERGE_BASE_SHA": merge_base,
+        "CANON_GATE_MERGE_BASE_PATH": ".canon-gate/merge-base",
         "CANON_GATE_APPROVED": inputs.get("approved", "false"),
         "CANON_GATE_REPORT": str(workspace.parent / "report.json"),
         "CLAUDE_CODE_OAUTH_TOKEN": OAUTH,
@@ -78,6 +94,8 @@ async def test_webhook_to_concluded_check_run_and_ledger_commit(gate: Gate, tmp_
     pull = gate.repo.open_pull(
         60, {"docs/ci.md": GUIDE, "canon/new-rule.md": BROKEN_CANON}, user="contributor"
     )
+    # The base moves on after the PR branched: that change is not the PR's to answer for.
+    gate.repo.commit("main", {"docs/landed.md": "Landed on main after the PR branched.\n"})
     assert (
         await gate.deliver(
             "pull_request", gate.fake.payloads.pull_request(gate.repo, pull, "opened")
@@ -116,6 +134,8 @@ async def test_webhook_to_concluded_check_run_and_ledger_commit(gate: Gate, tmp_
     assert [f.kind.value for f in report.findings] == ["contradiction"]
     assert report.structure, "the broken canon file must be reported structurally"
     assert not any("ghs_runner_token" in body for body in bodies)
+    assert "docs/landed.md" not in bodies[0]  # the diff starts at the merge-base
+    assert report.run.merge_base_sha is not None
     assert all(h.get("Authorization", "").startswith("Bearer ") for h in headers)
 
     done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report))
