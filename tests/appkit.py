@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ class Gate:
     def check_runs(self, name: str = "canon-gate") -> list[Any]:
         return [r for r in self.repo.check_runs.values() if r.name == name]
 
+    def url(self, path: str = "/") -> str:
+        return str(self.server.make_url(path))
+
     def runs_for_pr(self, number: int) -> list[Any]:
         return [r for r in self.repo.runs.values() if r.inputs.get("pr") == str(number)]
 
@@ -69,6 +73,12 @@ class Gate:
         return [
             r for r in self.repo.runs.values() if r.inputs.get("check_run_id") == str(check_run_id)
         ]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def make_settings(fake: FakeGitHub, tmp_path: Path, **overrides: Any) -> Settings:
@@ -81,6 +91,7 @@ def make_settings(fake: FakeGitHub, tmp_path: Path, **overrides: Any) -> Setting
         "github_web_url": fake.web_url,
         "redeliver_interval_seconds": 0,
         "env_file": tmp_path / ".env",
+        "log_format": "json",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from appkit import ROOT, StartGate, free_port
 from fakes.github import FakeGitHub
 
 from app.settings import Settings
-from ops.opskit import ROOT, Serve, free_port
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -94,7 +94,7 @@ def click_through(start_url: str, organization: str, shots: Path) -> dict[str, s
 
 
 async def test_register_the_app_in_a_real_browser(
-    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
 ) -> None:
     missing = _browser_missing()
     if missing:

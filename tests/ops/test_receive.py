@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from appkit import WEBHOOK_SECRET, StartGate, free_port
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
 from app.cli import main
 from app.envfile import quote
-from ops.opskit import WEBHOOK_SECRET, Serve, free_port
 
 
 async def receive(*args: str) -> int:
@@ -29,7 +29,7 @@ def test_the_signature_matches_githubs_published_example() -> None:
 
 async def test_receive_posts_a_signed_payload_the_app_handles(
     fake_github: FakeGitHub,
-    serve: Serve,
+    serve: StartGate,
     repo: Repo,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -51,7 +51,7 @@ async def test_receive_posts_a_signed_payload_the_app_handles(
 
 
 async def test_receive_reads_the_secret_from_the_env_file_and_fails_on_non_2xx(
-    serve: Serve, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    serve: StartGate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = await serve()
     payload = tmp_path / "ping.json"

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from appkit import Gate, StartGate, free_port
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
 from app import metrics
 from app.recovery import RECONCILER
 from app.runtime import RUNTIME
-from ops.opskit import Serve, Served, free_port
 
 DISPATCH = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
 
@@ -34,14 +34,14 @@ def redeliveries(fake: FakeGitHub) -> list[Any]:
     return [d for d in fake.deliveries if d.redelivery]
 
 
-async def reconcile(app: Served) -> int:
+async def reconcile(app: Gate) -> int:
     github_app = app.server.app[RUNTIME].github_app
     assert github_app is not None
     return await app.server.app[RECONCILER].reconcile(github_app, timedelta(hours=24))
 
 
 async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_start_up(
-    fake_github: FakeGitHub, serve: Serve, repo: Repo
+    fake_github: FakeGitHub, serve: StartGate, repo: Repo
 ) -> None:
     first = await serve()
     handled_pull, handled = pull_request(fake_github, repo, 11)
@@ -69,7 +69,7 @@ async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_sta
 
 
 async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run(
-    fake_github: FakeGitHub, serve: Serve, repo: Repo
+    fake_github: FakeGitHub, serve: StartGate, repo: Repo
 ) -> None:
     first = await serve()
     fake_github.inject(DISPATCH, 502)
@@ -97,7 +97,7 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
 
 
 async def test_github_errors_never_stop_the_reconciler(
-    fake_github: FakeGitHub, serve: Serve, repo: Repo
+    fake_github: FakeGitHub, serve: StartGate, repo: Repo
 ) -> None:
     failed = metrics.RECONCILE_PASSES.labels(outcome="error")
     before = failed._value.get()
@@ -116,7 +116,7 @@ async def test_github_errors_never_stop_the_reconciler(
 
 
 async def test_the_reconciler_starts_once_the_registration_flow_configures_the_app(
-    fake_github: FakeGitHub, serve: Serve
+    fake_github: FakeGitHub, serve: StartGate
 ) -> None:
     import aiohttp
 

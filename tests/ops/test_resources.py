@@ -8,8 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
+from appkit import ROOT
+
 from app import resources
-from ops.opskit import ROOT
 
 
 def test_a_checkout_serves_the_top_level_sources() -> None:

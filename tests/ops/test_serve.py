@@ -11,10 +11,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from appkit import ROOT, WEBHOOK_SECRET, free_port
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
-
-from ops.opskit import ROOT, WEBHOOK_SECRET, free_port
 
 
 def serve_env(fake: FakeGitHub | None, **extra: str) -> dict[str, str]:

@@ -14,10 +14,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+from appkit import StartGate, free_port
 from fakes.github import FakeGitHub
 
 from app.settings import Settings
-from ops.opskit import Serve, free_port
 
 NO_CREDENTIALS = {
     "github_app_id": None,
@@ -55,7 +55,7 @@ async def register(
 
 
 async def test_registration_stores_credentials_and_switches_to_app_mode(
-    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
 ) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
@@ -114,7 +114,7 @@ async def test_registration_stores_credentials_and_switches_to_app_mode(
 
 
 async def test_the_manifest_sent_to_github_is_filled_from_the_public_url(
-    fake_github: FakeGitHub, serve: Serve
+    fake_github: FakeGitHub, serve: StartGate
 ) -> None:
     app = await serve(public_url="https://gate.example.com", **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
@@ -125,7 +125,7 @@ async def test_the_manifest_sent_to_github_is_filled_from_the_public_url(
 
 
 async def test_a_callback_with_a_bad_state_changes_nothing(
-    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
 ) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
@@ -145,7 +145,7 @@ async def test_a_callback_with_a_bad_state_changes_nothing(
 
 
 async def test_an_expired_code_says_so_and_stays_in_setup_mode(
-    fake_github: FakeGitHub, serve: Serve, tmp_path: Path
+    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
 ) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
@@ -161,7 +161,7 @@ async def test_an_expired_code_says_so_and_stays_in_setup_mode(
     assert not (tmp_path / ".env").exists()
 
 
-async def test_a_bad_organisation_name_is_refused_before_github(serve: Serve) -> None:
+async def test_a_bad_organisation_name_is_refused_before_github(serve: StartGate) -> None:
     app = await serve(**NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http:
         form = {"manifest": "{}", "organization": "../../evil"}
@@ -170,7 +170,7 @@ async def test_a_bad_organisation_name_is_refused_before_github(serve: Serve) ->
             assert "&#x27;../../evil&#x27;" in await r.text()
 
 
-async def test_the_setup_page_warns_when_the_public_url_is_a_guess(serve: Serve) -> None:
+async def test_the_setup_page_warns_when_the_public_url_is_a_guess(serve: StartGate) -> None:
     app = await serve(public_url=None, **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
         html = await page.text()
@@ -179,7 +179,7 @@ async def test_the_setup_page_warns_when_the_public_url_is_a_guess(serve: Serve)
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
-async def test_in_app_mode_setup_shows_status_and_refuses_to_register(serve: Serve) -> None:
+async def test_in_app_mode_setup_shows_status_and_refuses_to_register(serve: StartGate) -> None:
     app = await serve(github_app_slug="canon-gate")
     async with aiohttp.ClientSession() as http:
         async with http.get(app.url("/setup")) as page:
