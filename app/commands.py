@@ -135,7 +135,7 @@ async def _waive(
     )
     in_force = {**history.waivers_in_force(), waiver.finding_id: waiver}
     previous = history.audits[1].report if len(history.audits) > 1 else None
-    result = judge(latest.report, previous, in_force, links=verdict.Links())
+    result, _ = judge(latest.report, previous, in_force, links=verdict.Links())
     recorded = comment.html_url and any(w.comment_url == comment.html_url for w in history.waivers)
     if not recorded:
         record = records.waiver_record(

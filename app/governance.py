@@ -19,7 +19,7 @@ from app.checkrun import CheckRunResult
 from app.context import Context
 from app.correlate import parse_external_id
 from app.events import CheckRun, Repository, WorkflowRun
-from app.lifecycle import Waiver, compare
+from app.lifecycle import Lifecycle, Waiver, compare
 from app.repoconfig import read_config
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,11 @@ def judge(
     *,
     links: verdict.Links,
     notes: Sequence[str] = (),
-) -> CheckRunResult:
+) -> tuple[CheckRunResult, Lifecycle | None]:
     """The pure step: the lifecycle against the previous audit, then the verdict."""
     lifecycle = compare(previous, report, waivers) if report.evaluated else None
-    return verdict.decide(report, waivers=waivers, lifecycle=lifecycle, links=links, notes=notes)
+    result = verdict.decide(report, waivers=waivers, lifecycle=lifecycle, links=links, notes=notes)
+    return result, lifecycle
 
 
 async def conclude_with_report(
@@ -77,8 +78,7 @@ async def conclude_with_report(
     # On a redelivery this audit may already be recorded: compare with the one before it.
     earlier = [a for a in history.audits if a.check_run_id != check_run.id] if history else []
     previous = earlier[0].report if earlier else None
-    result = judge(report, previous, waivers, links=links, notes=notes)
-    lifecycle = compare(previous, report, waivers) if report.evaluated else None
+    result, lifecycle = judge(report, previous, waivers, links=links, notes=notes)
 
     recorded = history is not None and any(a.check_run_id == check_run.id for a in history.audits)
     if config.ledger and pr is not None and not recorded:
@@ -99,7 +99,7 @@ async def conclude_with_report(
             # The verdict stands; the summary says the record is missing and why. No loop.
             log.warning("ledger.write_refused", extra={"repo": repo.full_name, "pr": pr})
             notes.append(f"The ledger record could not be written: {exc}")
-            result = judge(report, previous, waivers, links=links, notes=notes)
+            result, _ = judge(report, previous, waivers, links=links, notes=notes)
     # Purely structural: its own check run, posted once, before the verdict completes the audit.
     structure = verdict.structure_result(report, links=links)
     if structure is not None:
