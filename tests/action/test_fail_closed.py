@@ -30,7 +30,8 @@ FINDING = {
 def assert_fail_closed(report: Report, says: str) -> None:
     assert report.status == "not_evaluated"
     assert report.error_kind is ErrorKind.SESSION, report.error_kind
-    assert says in (report.error or ""), report.error
+    # Our own message's start, never the bundled CLI's wording (it changes between releases).
+    assert (report.error or "").startswith(says), report.error
     assert report.findings == []
 
 
@@ -113,7 +114,7 @@ async def test_zero_turns(checkouts: tuple[Path, Path], fake: FakeAnthropic) -> 
     # "success", a clean result and no error: only the turn count says the model never ran.
     outcome = SessionOutcome(subtype="success", num_turns=0, structured_output={"findings": []})
     report = await audit(checkouts, fake, harness=Scripted(outcome))
-    assert_fail_closed(report, "zero turns")
+    assert_fail_closed(report, "the session ran zero turns")
 
 
 async def test_budget_stop(checkouts: tuple[Path, Path], fake: FakeAnthropic) -> None:
@@ -123,7 +124,7 @@ async def test_budget_stop(checkouts: tuple[Path, Path], fake: FakeAnthropic) ->
         structured({"findings": []}),
     ]
     report = await audit(checkouts, fake)
-    assert_fail_closed(report, "budget (`limits.max_budget_usd`)")
+    assert_fail_closed(report, "the session reached its budget (`limits.max_budget_usd`)")
     assert "error_max_budget_usd" in (report.error or "")
     assert report.run.cost_usd > 0.01
     assert len(fake.message_requests) == 1
@@ -133,7 +134,7 @@ async def test_max_turns(checkouts: tuple[Path, Path], fake: FakeAnthropic) -> N
     configure(checkouts, "  max_turns: 1\n")
     fake.script = [Turn(tool_calls=[DIFF]), structured({"findings": [FINDING]})]
     report = await audit(checkouts, fake)
-    assert_fail_closed(report, "turn limit (`limits.max_turns`)")
+    assert_fail_closed(report, "the session reached its turn limit (`limits.max_turns`)")
     assert "error_max_turns" in (report.error or "")
 
 
@@ -142,7 +143,7 @@ async def test_structured_output_invalid_every_time(
 ) -> None:
     fake.script = [structured({"findings": "none"}) for _ in range(6)]
     report = await audit(checkouts, fake)
-    assert_fail_closed(report, "failed validation on every retry")
+    assert_fail_closed(report, "the model's structured result failed validation on every retry")
     assert "error_max_structured_output_retries" in (report.error or "")
     assert len(fake.message_requests) == 5
 
@@ -164,7 +165,7 @@ async def test_malformed_stream_and_fallback(checkouts: tuple[Path, Path]) -> No
         [structured({"findings": []})], broken=100, fallback_broken=True
     ) as fake:
         report = await audit(checkouts, fake)
-    assert_fail_closed(report, "the model API call failed (success): API Error: JSON Parse error")
+    assert_fail_closed(report, "the model API call failed")
     assert [r.body.get("stream") for r in fake.message_requests][-1] is False
     # The CLI's made-up error message is not the model that audited.
     assert report.run.model != "<synthetic>"
