@@ -13,11 +13,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from action.errors import CanonGateError
+
 CONFIG_PATH = ".github/canon-gate.yml"
 DEFAULT_STATUSES = ("draft", "active", "superseded", "deprecated")
 
 
-class ConfigError(ValueError):
+class ConfigError(CanonGateError, ValueError):
     """The config file cannot be used; the message says where and why."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from action.errors import CanonGateError
 from action.report import AuthMode
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 SYNTHETIC_MODEL = "<synthetic>"
 
 
-class NoCredentials(Exception):
+class NoCredentials(CanonGateError):
     """Neither CLAUDE_CODE_OAUTH_TOKEN nor ANTHROPIC_API_KEY is set."""
 
 
