@@ -2,16 +2,21 @@
 
 Every key has a default, so a missing file means the defaults. A broken file raises `ConfigError`
 whose message names the key and the line; callers turn it into a not-evaluated report, never a
-crash. Both planes read this model: the data plane for the session, the App for governance keys.
+crash.
+
+One file, with sections owned by each plane. Each plane validates the keys it reads (`Config` is
+the data plane's view, `AppConfig` the App's) and accepts, without validating, the keys the other
+plane owns, so a client that pins an older action can still use a newer App's keys. A key that
+neither plane owns is an error: a misspelt key silently ignored would weaken the gate.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from action.errors import CanonGateError
 
@@ -77,18 +82,46 @@ class Structure(_Section):
         return frozenset(DEFAULT_STATUSES) | frozenset(self.statuses)
 
 
-class Config(_Section):
+class _View(_Section):
+    """One plane's view of the file: its own keys validated, the other plane's keys set aside."""
+
+    # The top-level keys the other plane owns; filled in once both views exist.
+    other_plane: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _set_aside_other_plane(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in cls.other_plane}
+        return data
+
+
+class Config(_View):
+    """The data plane's view: what the runner needs to spawn and bound the session."""
+
     canon: CanonConfig = Field(default_factory=CanonConfig)
     model: str | None = None
     limits: Limits = Field(default_factory=Limits)
     hints: list[Hint] = Field(default_factory=list)
     audit: AuditScope = Field(default_factory=AuditScope)
     forks: Forks = Field(default_factory=Forks)
+    structure: Structure = Field(default_factory=Structure)
+
+
+class AppConfig(_View):
+    """The App's view: what it needs to conclude, record and comment."""
+
     # Every verdict and waiver is committed to the `canon-gate/ledger` branch unless this is false.
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.
     comment: bool = False
-    structure: Structure = Field(default_factory=Structure)
+
+
+ACTION_KEYS = frozenset(Config.model_fields)
+APP_KEYS = frozenset(AppConfig.model_fields)
+Config.other_plane = APP_KEYS
+AppConfig.other_plane = ACTION_KEYS
+View = TypeVar("View", bound=_View)
 
 
 def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -112,8 +145,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
-def parse_config(text: str, source: str = CONFIG_PATH) -> Config:
-    """Parse and validate config text; raise ConfigError naming the key and line."""
+def parse_config(
+    text: str, source: str = CONFIG_PATH, view: type[View] = Config  # type: ignore[assignment]
+) -> View:
+    """Parse and validate one plane's view of config text; raise ConfigError naming key and line."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -122,11 +157,11 @@ def parse_config(text: str, source: str = CONFIG_PATH) -> Config:
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{source}:{where} is not valid YAML: {exc}") from None
     if data is None:
-        return Config()
+        return view()
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: line 1: the config must be a mapping of keys")
     try:
-        return Config.model_validate(data)
+        return view.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from gidgethub.abc import GitHubAPI
 
-from action.config import Config
+from action.config import AppConfig
 from action.report import Report
 from app import checks, comment, ledger, records, verdict
 from app.auth import COMMENT
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 async def load_history(
-    gh: GitHubAPI, repo: Repository, pr: int, config: Config, notes: list[str]
+    gh: GitHubAPI, repo: Repository, pr: int, config: AppConfig, notes: list[str]
 ) -> records.History | None:
     """Read the PR's ledger, or None when it is off; a read failure becomes a summary note."""
     if not config.ledger:

@@ -9,13 +9,13 @@ from typing import Any
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from action.config import CONFIG_PATH, Config, ConfigError, parse_config
+from action.config import CONFIG_PATH, AppConfig, ConfigError, parse_config
 from app.events import Repository
 
 log = logging.getLogger(__name__)
 
 
-async def read_config(gh: GitHubAPI, repo: Repository, ref: str) -> tuple[Config, str | None]:
+async def read_config(gh: GitHubAPI, repo: Repository, ref: str) -> tuple[AppConfig, str | None]:
     """Return the config at `ref` and, when it is broken, why; a broken file means defaults.
 
     The data plane turns a broken config into a not-evaluated report; the App only needs the
@@ -28,11 +28,11 @@ async def read_config(gh: GitHubAPI, repo: Repository, ref: str) -> tuple[Config
         )
     except BadRequest as exc:
         if int(exc.status_code) == 404:
-            return Config(), None
+            return AppConfig(), None
         raise
     text = base64.b64decode(str(data.get("content", ""))).decode("utf-8", errors="replace")
     try:
-        return parse_config(text), None
+        return parse_config(text, view=AppConfig), None
     except ConfigError as exc:
         log.warning("config.invalid", extra={"repo": repo.full_name, "ref": ref})
-        return Config(), str(exc)
+        return AppConfig(), str(exc)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from action.config import Config, parse_config
+from action.config import ACTION_KEYS, APP_KEYS, AppConfig, Config, parse_config
 from app import resources
 from app.cli import main
 from app.init import CONFIG_PATH, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
@@ -30,6 +30,7 @@ def test_init_writes_the_workflow_and_a_config_that_parses_to_the_defaults(
     assert yaml.safe_load(workflow)["name"] == "canon-gate"
     config_text = (repo / CONFIG_PATH).read_text()
     assert parse_config(config_text) == Config()
+    assert parse_config(config_text, view=AppConfig) == AppConfig()
     out = capsys.readouterr().out
     assert f"git -C {repo} add {WORKFLOW_PATH} {CONFIG_PATH}" in out
     assert "CLAUDE_CODE_OAUTH_TOKEN" in out
@@ -38,7 +39,7 @@ def test_init_writes_the_workflow_and_a_config_that_parses_to_the_defaults(
 
 def test_the_starter_config_documents_every_key() -> None:
     documented = yaml.safe_load(STARTER_CONFIG)
-    assert set(documented) == set(Config.model_fields)
+    assert set(documented) == ACTION_KEYS | APP_KEYS
     for section in ("canon", "limits", "audit", "forks", "structure"):
         field = Config.model_fields[section].annotation
         assert set(documented[section]) == set(field.model_fields), section  # type: ignore[union-attr]

@@ -1,0 +1,36 @@
+"""The config file has sections owned by each plane; each validates only what it reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from action.config import ACTION_KEYS, APP_KEYS, AppConfig, Config, ConfigError, parse_config
+
+BOTH = "canon:\n  paths: [docs/canon]\nlimits:\n  max_turns: 12\nledger: false\ncomment: true\n"
+
+
+def test_each_plane_reads_its_own_sections_and_sets_the_others_aside() -> None:
+    runner = parse_config(BOTH)
+    assert runner.canon.paths == ["docs/canon"]
+    assert runner.limits.max_turns == 12
+    app = parse_config(BOTH, view=AppConfig)
+    assert app == AppConfig(ledger=False, comment=True)
+
+
+def test_the_planes_own_disjoint_keys() -> None:
+    assert not ACTION_KEYS & APP_KEYS
+    assert {"canon", "limits", "hints"} <= ACTION_KEYS
+    assert {"ledger", "comment"} <= APP_KEYS
+
+
+def test_a_broken_section_of_one_plane_does_not_break_the_other() -> None:
+    text = "limits:\n  max_turns: lots\nledger: false\n"
+    with pytest.raises(ConfigError, match=r"line 2: `limits.max_turns`"):
+        parse_config(text)
+    assert parse_config(text, view=AppConfig).ledger is False
+
+
+@pytest.mark.parametrize("view", [Config, AppConfig])
+def test_a_key_neither_plane_owns_is_an_error_in_both(view: type[Config] | type[AppConfig]) -> None:
+    with pytest.raises(ConfigError, match=r"line 2: `ledgr`"):
+        parse_config("comment: false\nledgr: false\n", view=view)
