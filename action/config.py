@@ -146,7 +146,9 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 
 def parse_config(
-    text: str, source: str = CONFIG_PATH, view: type[View] = Config  # type: ignore[assignment]
+    text: str,
+    source: str = CONFIG_PATH,
+    view: type[View] = Config,  # type: ignore[assignment]
 ) -> View:
     """Parse and validate one plane's view of config text; raise ConfigError naming key and line."""
     try:
