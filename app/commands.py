@@ -17,15 +17,16 @@ from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from app import checks, ledger, records, verdict, waivers
+from app import ledger, records, verdict, waivers
 from app.audit import get_pull, start_audit
-from app.auth import COMMANDS
-from app.context import Context
 from app.correlate import AuditKey, trigger_of
+from app.edge import checks
+from app.edge.auth import COMMANDS
+from app.edge.context import Context
+from app.edge.repos import read_config
 from app.events import IssueCommentEvent, Repository
 from app.governance import judge, load_history
 from app.lifecycle import Waiver
-from app.repoconfig import read_config
 
 log = logging.getLogger(__name__)
 router = Router()

@@ -13,14 +13,15 @@ from gidgethub.abc import GitHubAPI
 
 from action.config import AppConfig
 from action.report import Report
-from app import checks, comment, ledger, records, verdict
-from app.auth import COMMENT
+from app import comment, ledger, records, verdict
 from app.checkrun import CheckRunResult
-from app.context import Context
 from app.correlate import parse_external_id
+from app.edge import checks
+from app.edge.auth import COMMENT
+from app.edge.context import Context
+from app.edge.repos import read_config
 from app.events import CheckRun, Repository, WorkflowRun
 from app.lifecycle import Lifecycle, Waiver, compare
-from app.repoconfig import read_config
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 from gidgethub import sansio
 from gidgethub.routing import Router
 
-from app.context import Context
+from app.edge.context import Context
 from app.events import InstallationEvent
 
 log = logging.getLogger(__name__)

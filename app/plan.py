@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.checks import ACTIVE
 from app.correlate import parse_external_id
+from app.edge.checks import ACTIVE
 from app.events import CheckRun
 
 

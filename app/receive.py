@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from app.settings import Settings
+from app.edge.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from app import metrics
-from app.github import GitHubApp
-from app.runtime import RUNTIME, Runtime
+from app.edge import metrics
+from app.edge.github import GitHubApp
+from app.edge.runtime import RUNTIME, Runtime
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from app import resources
-from app.settings import Settings
+from app.edge.settings import Settings
 
 STATE_TTL_SECONDS = 3600.0  # GitHub's manifest code lives at most an hour too
 # GitHub account names: alphanumerics and single hyphens, at most 39 characters.

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from app import logs
+from app.edge import logs
+from app.edge.settings import Settings
 from app.server import create_app
-from app.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from aiohttp import web
 from gidgethub.routing import Router
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app import audit, commands, completion, installations, metrics, recovery, setup
-from app.runtime import RUNTIME, Runtime
-from app.settings import Settings
-from app.webhooks import MAX_PAYLOAD_BYTES, receive
+from app import audit, commands, completion, installations, recovery, setup
+from app.edge import metrics
+from app.edge.runtime import RUNTIME, Runtime
+from app.edge.settings import Settings
+from app.edge.webhooks import MAX_PAYLOAD_BYTES, receive
 
 SETTINGS = web.AppKey("settings", Settings)
 

@@ -16,7 +16,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from app import envfile, pages, recovery
-from app.github import API_VERSION, USER_AGENT
+from app.edge.github import API_VERSION, USER_AGENT
+from app.edge.runtime import RUNTIME
 from app.registration import (
     ACCOUNT_NAME,
     MANIFEST_CODE,
@@ -28,7 +29,6 @@ from app.registration import (
     install_url,
     registration_url,
 )
-from app.runtime import RUNTIME
 
 log = logging.getLogger(__name__)
 

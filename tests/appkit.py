@@ -28,7 +28,7 @@ from action.report import (
     SuggestedFix,
     fingerprint,
 )
-from app.settings import Settings
+from app.edge.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_SECRET = "webhook-secret-for-tests"

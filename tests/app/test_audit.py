@@ -8,7 +8,7 @@ import pytest
 from appkit import REPO_ID, Gate, StartGate, artifact, finding, report_for
 
 from action.report import Classification, ErrorKind, Kind
-from app.auth import START_AUDIT
+from app.edge.auth import START_AUDIT
 
 
 async def open_pr(gate: Gate, number: int = 12, *, draft: bool = False) -> Any:

@@ -18,7 +18,7 @@ import pytest
 from appkit import ROOT, StartGate, free_port
 from fakes.github import FakeGitHub
 
-from app.settings import Settings
+from app.edge.settings import Settings
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "tests" / "artifacts"

@@ -9,7 +9,7 @@ import pytest
 from dotenv import dotenv_values
 
 from app import envfile
-from app.settings import Settings
+from app.edge.settings import Settings
 
 PEM = (
     "-----BEGIN RSA PRIVATE KEY-----\n"

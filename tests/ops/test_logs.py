@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from app import logs
+from app.edge import logs
 
 
 def _capture(fmt: str) -> tuple[logging.Logger, io.StringIO]:

@@ -11,9 +11,9 @@ from appkit import Gate, StartGate, free_port
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
-from app import metrics
+from app.edge import metrics
+from app.edge.runtime import RUNTIME
 from app.recovery import RECONCILER
-from app.runtime import RUNTIME
 
 DISPATCH = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from app import resources
+from app.edge.settings import Settings
 from app.registration import (
     ACCOUNT_NAME,
     Conversion,
@@ -17,7 +18,6 @@ from app.registration import (
     install_url,
     registration_url,
 )
-from app.settings import Settings
 
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n-----END RSA PRIVATE KEY-----\n"
 

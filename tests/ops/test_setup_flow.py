@@ -17,7 +17,7 @@ import aiohttp
 from appkit import StartGate, free_port
 from fakes.github import FakeGitHub
 
-from app.settings import Settings
+from app.edge.settings import Settings
 
 NO_CREDENTIALS = {
     "github_app_id": None,

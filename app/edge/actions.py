@@ -9,7 +9,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from app.correlate import AuditKey, check_run_id_of
-from app.errors import CanonGateError, is_transient
+from app.edge.errors import CanonGateError, is_transient
 from app.events import Repository
 
 

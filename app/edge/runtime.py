@@ -14,8 +14,8 @@ import aiohttp
 from aiohttp import web
 from gidgethub.routing import Router
 
-from app.github import GitHubApp
-from app.settings import Settings
+from app.edge.github import GitHubApp
+from app.edge.settings import Settings
 
 log = logging.getLogger(__name__)
 

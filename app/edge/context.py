@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from app.auth import Permissions
-from app.github import GitHub, GitHubApp
-from app.settings import Settings
+from app.edge.auth import Permissions
+from app.edge.github import GitHub, GitHubApp
+from app.edge.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,10 @@ from gidgethub import BadRequest, sansio
 from gidgethub.routing import Router
 from pydantic import ValidationError
 
-from app import metrics
-from app.context import Context
-from app.errors import PermanentError, is_transient
-from app.runtime import RUNTIME
+from app.edge import metrics
+from app.edge.context import Context
+from app.edge.errors import PermanentError, is_transient
+from app.edge.runtime import RUNTIME
 
 log = logging.getLogger(__name__)
 

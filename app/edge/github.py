@@ -19,8 +19,8 @@ import aiohttp
 import gidgethub.aiohttp
 from gidgethub import BadRequest, GitHubBroken, HTTPException, RateLimitExceeded
 
-from app import metrics
-from app.auth import (
+from app.edge import metrics
+from app.edge.auth import (
     InstallationToken,
     Permissions,
     TokenKey,
@@ -28,7 +28,7 @@ from app.auth import (
     parse_expiry,
     token_key,
 )
-from app.settings import Settings
+from app.edge.settings import Settings
 
 log = logging.getLogger(__name__)
 

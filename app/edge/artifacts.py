@@ -18,7 +18,7 @@ from action.report import (
     SUPPORTED_SCHEMA_VERSIONS,
     Report,
 )
-from app.errors import CanonGateError, TransientError
+from app.edge.errors import CanonGateError, TransientError
 from app.events import Repository
 
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
