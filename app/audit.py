@@ -13,14 +13,14 @@ from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from app import verdict
-from app.correlate import AuditKey, parse_external_id, trigger_of
 from app.edge import checks
 from app.edge.actions import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.edge.auth import READ_PR, START_AUDIT
 from app.edge.context import Context
 from app.events import CheckRunEvent, CheckSuiteEvent, PullRequest, PullRequestEvent, Repository
-from app.plan import plan_start
+from app.judge import verdict
+from app.judge.correlate import AuditKey, parse_external_id, trigger_of
+from app.judge.plan import plan_start
 
 log = logging.getLogger(__name__)
 router = Router()

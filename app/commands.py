@@ -17,16 +17,17 @@ from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from app import ledger, records, verdict, waivers
+from app import ledger, records
 from app.audit import get_pull, start_audit
-from app.correlate import AuditKey, trigger_of
 from app.edge import checks
 from app.edge.auth import COMMANDS
 from app.edge.context import Context
 from app.edge.repos import read_config
 from app.events import IssueCommentEvent, Repository
 from app.governance import judge, load_history
-from app.lifecycle import Waiver
+from app.judge import commands, verdict
+from app.judge.correlate import AuditKey, trigger_of
+from app.judge.lifecycle import Waiver
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -63,17 +64,17 @@ async def permission_of(gh: GitHubAPI, repo: Repository, login: str) -> str | No
 @router.register("issue_comment")
 async def on_comment(event: sansio.Event, ctx: Context) -> None:
     ev = IssueCommentEvent.model_validate(event.data)
-    command = waivers.parse_command(ev.comment.body)
-    if command is None or waivers.is_bot(
+    command = commands.parse_command(ev.comment.body)
+    if command is None or commands.is_bot(
         ev.comment.user.login, ev.comment.user.type, ctx.settings.github_app_slug
     ):
         return
     repo, number = ev.repository, ev.issue.number
     gh = await ctx.client(ev.installation.id, repo.id, COMMANDS)
     on_pr = ev.issue.pull_request is not None
-    help_asked = ev.action == "created" and isinstance(command, waivers.Help)
+    help_asked = ev.action == "created" and isinstance(command, commands.Help)
     needs_permission = on_pr and not help_asked
-    comment_ctx = waivers.CommentContext(
+    comment_ctx = commands.CommentContext(
         action=ev.action or "created",
         on_pull_request=on_pr,
         sender_login=ev.comment.user.login,
@@ -85,25 +86,25 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         app_slug=ctx.settings.github_app_slug,
     )
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": number}
-    decision = waivers.check_command(comment_ctx, command)
-    if isinstance(decision, waivers.Accepted) and isinstance(command, waivers.Waive):
+    decision = commands.check_command(comment_ctx, command)
+    if isinstance(decision, commands.Accepted) and isinstance(command, commands.Waive):
         config, _ = await read_config(gh, repo, repo.default_branch)
         notes: list[str] = []
         history = await load_history(gh, repo, number, config, notes)
         latest = history.latest.report if history and history.latest else None
         comment_ctx = replace(comment_ctx, ledger_enabled=config.ledger)
-        decision = waivers.check_waiver(comment_ctx, command, latest)
-        if isinstance(decision, waivers.Accepted) and history and history.latest:
+        decision = commands.check_waiver(comment_ctx, command, latest)
+        if isinstance(decision, commands.Accepted) and history and history.latest:
             await _waive(ctx, gh, repo, ev, command, decision, history, history.latest)
             return
     log.info("command.decided", extra={**fields, "decision": type(decision).__name__})
-    if isinstance(decision, waivers.Ignored):
+    if isinstance(decision, commands.Ignored):
         return
-    if isinstance(decision, waivers.Refused):
+    if isinstance(decision, commands.Refused):
         await reply(gh, repo, number, decision.reply)
-    elif isinstance(command, waivers.Help):
-        await reply(gh, repo, number, waivers.HELP)
-    elif isinstance(command, waivers.Rerun):
+    elif isinstance(command, commands.Help):
+        await reply(gh, repo, number, commands.HELP)
+    elif isinstance(command, commands.Rerun):
         pr = await get_pull(gh, repo, number)
         key = AuditKey(number, pr.head.sha, pr.base.sha, trigger=trigger_of(ctx.delivery_id))
         # A maintainer asked: this is also the go-ahead for a fork PR.
@@ -116,8 +117,8 @@ async def _waive(
     gh: GitHubAPI,
     repo: Repository,
     ev: IssueCommentEvent,
-    command: waivers.Waive,
-    decision: waivers.Accepted,
+    command: commands.Waive,
+    decision: commands.Accepted,
     history: records.History,
     latest: records.AuditRecord,
 ) -> None:
@@ -149,7 +150,7 @@ async def _waive(
         try:
             await ledger.write_record(gh, repo.full_name, record)
         except ledger.LedgerError as exc:
-            answer = waivers.not_recorded_reply(command.finding_id, str(exc))
+            answer = commands.not_recorded_reply(command.finding_id, str(exc))
             await reply(gh, repo, ev.issue.number, answer)
             return
     key = AuditKey(
@@ -163,5 +164,5 @@ async def _waive(
     )
     if not posted:
         return  # a redelivery: the verdict and the reply were already posted
-    answer = waivers.waived_reply(command.finding_id, command.reason, result.conclusion)
+    answer = commands.waived_reply(command.finding_id, command.reason, result.conclusion)
     await reply(gh, repo, ev.issue.number, answer)

@@ -13,15 +13,16 @@ from gidgethub.abc import GitHubAPI
 
 from action.config import AppConfig
 from action.report import Report
-from app import comment, ledger, records, verdict
-from app.checkrun import CheckRunResult
-from app.correlate import parse_external_id
+from app import ledger, records
 from app.edge import checks
 from app.edge.auth import COMMENT
 from app.edge.context import Context
 from app.edge.repos import read_config
 from app.events import CheckRun, Repository, WorkflowRun
-from app.lifecycle import Lifecycle, Waiver, compare
+from app.judge import comment, verdict
+from app.judge.checkrun import CheckRunResult
+from app.judge.correlate import parse_external_id
+from app.judge.lifecycle import Lifecycle, Waiver, compare
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from action.report import Finding, Report
-from app.lifecycle import Waiver
-from app.waivers import waivers_in_force
+from app.judge.commands import waivers_in_force
+from app.judge.lifecycle import Waiver
 
 LEDGER_FORMAT = 1
 README_PATH = "README.md"

@@ -43,7 +43,7 @@ from fakes.github import FakeGitHub, sign  # noqa: E402
 from fakes.github.auth import generate_private_key_pem  # noqa: E402
 from fakes.github.state import Repo  # noqa: E402
 
-from app.correlate import workflow_run_id_of  # noqa: E402
+from app.judge.correlate import workflow_run_id_of  # noqa: E402
 
 LATENCY = 0.05
 MINT = "/app/installations/{installation_id}/access_tokens"

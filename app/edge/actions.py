@@ -8,9 +8,9 @@ from typing import Any
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from app.correlate import AuditKey, check_run_id_of
 from app.edge.errors import CanonGateError, is_transient
 from app.events import Repository
+from app.judge.correlate import AuditKey, check_run_id_of
 
 
 class DispatchRefused(CanonGateError):

@@ -8,7 +8,7 @@ from typing import Any
 from gidgethub.abc import GitHubAPI
 
 from app.events import CheckRun, Repository
-from app.verdict import CheckRunResult
+from app.judge.verdict import CheckRunResult
 
 CHECK_NAME = "canon-gate"
 STRUCTURE_CHECK_NAME = "canon-gate/structure"

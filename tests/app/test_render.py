@@ -20,11 +20,11 @@ from action.report import (
     Usage,
     fingerprint,
 )
-from app import render
-from app.annotations import MAX_MESSAGE_BYTES, annotation, annotation_message
-from app.lifecycle import FindingState, Waiver
-from app.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
-from app.render import Links, Shown
+from app.judge import render
+from app.judge.annotations import MAX_MESSAGE_BYTES, annotation, annotation_message
+from app.judge.lifecycle import FindingState, Waiver
+from app.judge.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
+from app.judge.render import Links, Shown
 
 LINKS = Links(artifact_url="https://example.test/artifact")
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

@@ -18,7 +18,7 @@ from appkit import Gate, StartGate, artifact, finding, report_for
 from fakes.github.auth import parse_auth
 
 from action.report import Classification
-from app.correlate import workflow_run_id_of
+from app.judge.correlate import workflow_run_id_of
 from app.ledger import BRANCH
 
 CREATE = "POST /repos/{owner}/{repo}/check-runs"

@@ -19,10 +19,10 @@ from action.report import (
     SuggestedFix,
     fingerprint,
 )
-from app import verdict
-from app.lifecycle import Lifecycle, Waiver, compare
-from app.render import SUMMARY_MARKER
-from app.verdict import CheckRunResult, Links
+from app.judge import verdict
+from app.judge.lifecycle import Lifecycle, Waiver, compare
+from app.judge.render import SUMMARY_MARKER
+from app.judge.verdict import CheckRunResult, Links
 
 LINKS = Links(
     workflow_run_url="https://github.com/o/r/actions/runs/7",

@@ -9,8 +9,8 @@ from typing import Any
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Classification, Finding, Kind, Location, Report, RunInfo
+from app.judge.lifecycle import Waiver
 from app.ledger import LedgerCommit, write_record
-from app.lifecycle import Waiver
 from app.records import audit_record, waiver_record
 
 INSTALLATION = 7

@@ -14,6 +14,7 @@ from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
+from app.judge.lifecycle import Waiver
 from app.ledger import (
     BRANCH,
     LedgerContended,
@@ -23,7 +24,6 @@ from app.ledger import (
     read_latest_audit,
     write_record,
 )
-from app.lifecycle import Waiver
 from app.records import README_PATH, AuditRecord, audit_record
 from tests.governance.govhelpers import (
     REPO,

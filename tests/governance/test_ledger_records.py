@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from action.report import Classification, Report
-from app.lifecycle import Waiver
+from app.judge.lifecycle import Waiver
 from app.records import (
     README,
     AuditRecord,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from action.report import Classification, Report
-from app.comment import MARKER, Create, ExistingComment, Update, choose, render
-from app.lifecycle import Waiver, compare
+from app.judge.comment import MARKER, Create, ExistingComment, Update, choose, render
+from app.judge.lifecycle import Waiver, compare
 from tests.governance.govhelpers import make_finding
 
 F1, F2, F3, F4 = (f"cg-00000000b{i}" for i in range(1, 5))

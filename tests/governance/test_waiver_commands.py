@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from action.report import Classification, Finding, Kind, Location, Report
-from app.lifecycle import Waiver
-from app.waivers import (
+from app.judge.commands import (
     HELP,
     Accepted,
     CommentContext,
@@ -26,6 +25,7 @@ from app.waivers import (
     waived_reply,
     waivers_in_force,
 )
+from app.judge.lifecycle import Waiver
 
 FID = "cg-0123abcd45"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from action.report import Finding
-from app.lifecycle import FindingState, Lifecycle, Waiver
-from app.markdown import cell
+from app.judge.lifecycle import FindingState, Lifecycle, Waiver
+from app.judge.markdown import cell
 
 MARKER = "<!-- canon-gate:lifecycle -->"
 # GitHub caps an issue comment body at 65,536 characters.

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 
 from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, ErrorKind, Report
-from app import render
-from app.annotations import Annotation, annotation, structure_annotation
-from app.checkrun import RERUN, RERUN_BUTTON, Action, CheckRunResult, Conclusion
-from app.lifecycle import FindingState, Lifecycle, Waiver
-from app.markdown import inline, one_line, shorten
-from app.render import Links, Shown
+from app.judge import render
+from app.judge.annotations import Annotation, annotation, structure_annotation
+from app.judge.checkrun import RERUN, RERUN_BUTTON, Action, CheckRunResult, Conclusion
+from app.judge.lifecycle import FindingState, Lifecycle, Waiver
+from app.judge.markdown import inline, one_line, shorten
+from app.judge.render import Links, Shown
 
 __all__ = [
     "RERUN",

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.correlate import parse_external_id
 from app.edge.checks import ACTIVE
 from app.events import CheckRun
+from app.judge.correlate import parse_external_id
 
 
 @dataclass(frozen=True)

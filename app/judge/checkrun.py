@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from app import render
-from app.annotations import Annotation
+from app.judge import render
+from app.judge.annotations import Annotation
 
 Conclusion = Literal["success", "failure", "action_required", "cancelled", "timed_out", "neutral"]
 ANNOTATIONS_PER_REQUEST = 50

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from action.report import Finding, Report
-from app.lifecycle import Waiver
-from app.markdown import inline, shorten
+from app.judge.lifecycle import Waiver
+from app.judge.markdown import inline, shorten
 
 PREFIX = "/canon-gate"
 FINDING_ID = re.compile(r"^cg-[0-9a-f]{10}$")

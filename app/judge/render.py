@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from action.report import ARTIFACT_NAME, Finding, HintResult, RunInfo, StructureProblem
-from app.lifecycle import FindingState, Waiver
-from app.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
+from app.judge.lifecycle import FindingState, Waiver
+from app.judge.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
 
 SUMMARY_MARKER = "<!-- canon-gate:summary -->"
 MAX_SUMMARY = 65_535
