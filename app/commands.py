@@ -17,7 +17,6 @@ from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from app import ledger, records
 from app.audit import get_pull, start_audit
 from app.edge import checks
 from app.edge.auth import COMMANDS
@@ -28,6 +27,7 @@ from app.governance import judge, load_history
 from app.judge import commands, verdict
 from app.judge.correlate import AuditKey, trigger_of
 from app.judge.lifecycle import Waiver
+from app.ledger import records, store
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -148,8 +148,8 @@ async def _waive(
             comment_url=comment.html_url,
         )
         try:
-            await ledger.write_record(gh, repo.full_name, record)
-        except ledger.LedgerError as exc:
+            await store.write_record(gh, repo.full_name, record)
+        except store.LedgerError as exc:
             answer = commands.not_recorded_reply(command.finding_id, str(exc))
             await reply(gh, repo, ev.issue.number, answer)
             return

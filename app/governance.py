@@ -13,7 +13,6 @@ from gidgethub.abc import GitHubAPI
 
 from action.config import AppConfig
 from action.report import Report
-from app import ledger, records
 from app.edge import checks
 from app.edge.auth import COMMENT
 from app.edge.context import Context
@@ -23,6 +22,7 @@ from app.judge import comment, verdict
 from app.judge.checkrun import CheckRunResult
 from app.judge.correlate import parse_external_id
 from app.judge.lifecycle import Lifecycle, Waiver, compare
+from app.ledger import records, store
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ async def load_history(
     if not config.ledger:
         return None
     try:
-        return await ledger.read_history(gh, repo.full_name, pr)
-    except ledger.LedgerError as exc:
+        return await store.read_history(gh, repo.full_name, pr)
+    except store.LedgerError as exc:
         notes.append(f"The ledger could not be read, so waivers and history are missing: {exc}")
         log.warning("ledger.unreadable", extra={"repo": repo.full_name, "pr": pr})
         return None
@@ -96,8 +96,8 @@ async def conclude_with_report(
                 workflow_run_id=workflow_run.id,
                 waived=sorted(w for w in waivers if w in {f.id for f in report.findings}),
             )
-            await ledger.write_record(gh, repo.full_name, record)
-        except ledger.LedgerError as exc:
+            await store.write_record(gh, repo.full_name, record)
+        except store.LedgerError as exc:
             # The verdict stands; the summary says the record is missing and why. No loop.
             log.warning("ledger.write_refused", extra={"repo": repo.full_name, "pr": pr})
             notes.append(f"The ledger record could not be written: {exc}")

@@ -9,7 +9,7 @@ import pytest
 from appkit import Gate, StartGate, artifact, finding, report_for
 
 from action.report import StructureProblem
-from app.ledger import BRANCH
+from app.ledger.store import BRANCH
 
 
 async def audit(gate: Gate, pull: Any, findings: list[Any], **report_fields: Any) -> Any:

@@ -19,7 +19,7 @@ from fakes.github.auth import parse_auth
 
 from action.report import Classification
 from app.judge.correlate import workflow_run_id_of
-from app.ledger import BRANCH
+from app.ledger.store import BRANCH
 
 CREATE = "POST /repos/{owner}/{repo}/check-runs"
 LIST = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"

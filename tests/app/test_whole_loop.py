@@ -17,7 +17,7 @@ from appkit import Gate, artifact
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
 from action.report import Report
-from app.ledger import BRANCH
+from app.ledger.store import BRANCH
 
 pytestmark = pytest.mark.cli
 

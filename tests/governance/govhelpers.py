@@ -10,8 +10,8 @@ from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Classification, Finding, Kind, Location, Report, RunInfo
 from app.judge.lifecycle import Waiver
-from app.ledger import LedgerCommit, write_record
-from app.records import audit_record, waiver_record
+from app.ledger.records import audit_record, waiver_record
+from app.ledger.store import LedgerCommit, write_record
 
 INSTALLATION = 7
 REPO = "octo/handbook"

@@ -15,7 +15,8 @@ from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
 from app.judge.lifecycle import Waiver
-from app.ledger import (
+from app.ledger.records import README_PATH, AuditRecord, audit_record
+from app.ledger.store import (
     BRANCH,
     LedgerContended,
     LedgerUnreadable,
@@ -24,7 +25,6 @@ from app.ledger import (
     read_latest_audit,
     write_record,
 )
-from app.records import README_PATH, AuditRecord, audit_record
 from tests.governance.govhelpers import (
     REPO,
     T0,

@@ -8,7 +8,7 @@ import pytest
 
 from action.report import Classification, Report
 from app.judge.lifecycle import Waiver
-from app.records import (
+from app.ledger.records import (
     README,
     AuditRecord,
     History,

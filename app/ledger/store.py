@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
-from app.records import (
+from app.ledger.records import (
     README,
     README_PATH,
     AuditRecord,
