@@ -9,11 +9,12 @@ from aiohttp import web
 from gidgethub.routing import Router
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app import audit, commands, completion, installations, recovery, setup
+from app import audit, commands, completion, installations, recovery
 from app.edge import metrics
 from app.edge.runtime import RUNTIME, Runtime
 from app.edge.settings import Settings
 from app.edge.webhooks import MAX_PAYLOAD_BYTES, receive
+from app.setup import routes as setup_routes
 
 SETTINGS = web.AppKey("settings", Settings)
 
@@ -35,7 +36,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/", receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
-    setup.add_routes(app)
+    setup_routes.add_routes(app)
     return app
 
 

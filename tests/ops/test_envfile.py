@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from app import envfile
 from app.edge.settings import Settings
+from app.setup import envfile
 
 PEM = (
     "-----BEGIN RSA PRIVATE KEY-----\n"

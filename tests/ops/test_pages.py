@@ -6,8 +6,8 @@ import json
 import re
 from html.parser import HTMLParser
 
-from app import pages
-from app.registration import build_manifest
+from app.setup import pages
+from app.setup.manifest import build_manifest
 
 
 class Visible(HTMLParser):

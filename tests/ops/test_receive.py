@@ -12,7 +12,7 @@ from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
 from app.cli import main
-from app.envfile import quote
+from app.setup.envfile import quote
 
 
 async def receive(*args: str) -> int:

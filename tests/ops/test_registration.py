@@ -8,7 +8,7 @@ import yaml
 
 from app import resources
 from app.edge.settings import Settings
-from app.registration import (
+from app.setup.manifest import (
     ACCOUNT_NAME,
     Conversion,
     StateSigner,

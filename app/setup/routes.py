@@ -15,10 +15,11 @@ import time
 from aiohttp import web
 from pydantic import ValidationError
 
-from app import envfile, pages, recovery
+from app import recovery
 from app.edge.github import API_VERSION, USER_AGENT
 from app.edge.runtime import RUNTIME
-from app.registration import (
+from app.setup import envfile, pages
+from app.setup.manifest import (
     ACCOUNT_NAME,
     MANIFEST_CODE,
     Conversion,
