@@ -10,8 +10,8 @@ import yaml
 
 from action.config import ACTION_KEYS, APP_KEYS, AppConfig, Config, parse_config
 from app import resources
-from app.cli import main
-from app.init import CONFIG_PATH, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
+from app.cli.init_repo import CONFIG_PATH, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
+from app.cli.main import main
 
 
 @pytest.fixture

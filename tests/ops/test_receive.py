@@ -11,7 +11,7 @@ from appkit import WEBHOOK_SECRET, StartGate, free_port
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
-from app.cli import main
+from app.cli.main import main
 from app.setup.envfile import quote
 
 
@@ -21,7 +21,7 @@ async def receive(*args: str) -> int:
 
 
 def test_the_signature_matches_githubs_published_example() -> None:
-    from app.receive import signature
+    from app.cli.receive import signature
 
     expected = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
     assert signature(b"Hello, World!", "It's a Secret to Everybody") == f"sha256={expected}"

@@ -9,10 +9,13 @@ from collections.abc import Callable, Sequence
 # Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int`. Modules are
 # imported lazily so a runner with only the `action` extra can still run `canon-gate audit`.
 _SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("app.serve", "run the GitHub App (setup mode when it has no credentials)"),
+    "serve": ("app.cli.serve", "run the GitHub App (setup mode when it has no credentials)"),
     "audit": ("action.cli", "audit a local checkout with a spawned session"),
-    "init": ("app.init", "write the audit workflow and a starter config into a repository"),
-    "receive": ("app.receive", "sign a saved webhook payload and POST it to a running App"),
+    "init": (
+        "app.cli.init_repo",
+        "write the audit workflow and a starter config into a repo",
+    ),
+    "receive": ("app.cli.receive", "sign a saved webhook payload and POST it to a running App"),
 }
 
 
