@@ -1,4 +1,4 @@
-"""The App factory: routes, one ClientSession for the App's life, and background tasks."""
+"""The composition root: `create_app` wires the edge, the flows and the setup pages together."""
 
 from __future__ import annotations
 
@@ -7,56 +7,38 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 from gidgethub.routing import Router
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app import audit, commands, completion, installations, recovery
-from app.edge import metrics
+from app.edge.probes import healthz, metrics_view
 from app.edge.runtime import RUNTIME, Runtime
 from app.edge.settings import Settings
-from app.edge.webhooks import MAX_PAYLOAD_BYTES, receive
-from app.setup import routes as setup_routes
-
-SETTINGS = web.AppKey("settings", Settings)
+from app.edge.webhooks import MAX_PAYLOAD_BYTES, handle_delivery
+from app.flows import commands, complete, installations, recovery, start
+from app.setup.routes import add_setup_routes
 
 
 def build_router() -> Router:
     """One router per behaviour; the App only combines them."""
-    return Router(audit.router, completion.router, commands.router, installations.router)
+    return Router(start.router, complete.router, commands.router, installations.router)
 
 
 def create_app(settings: Settings) -> web.Application:
     """Build the App; nothing touches the network until it starts."""
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
-    app[SETTINGS] = settings
     app[RUNTIME] = Runtime(settings=settings, router=build_router())
     recovery.attach(app)
-    app.cleanup_ctx.append(_runtime)
+    app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(recovery.background)
-    app.router.add_post("/webhooks", receive)
-    app.router.add_post("/", receive)
+    app.router.add_post("/webhooks", handle_delivery)
+    app.router.add_post("/", handle_delivery)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
-    setup_routes.add_routes(app)
+    add_setup_routes(app)
     return app
 
 
-async def _runtime(app: web.Application) -> AsyncIterator[None]:
+async def _http_session(app: web.Application) -> AsyncIterator[None]:
+    """One ClientSession for the App's life."""
     timeout = aiohttp.ClientTimeout(total=30, connect=5)
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
         app[RUNTIME].start(http)
         yield
-
-
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness: answers without calling GitHub."""
-    runtime = request.app[RUNTIME]
-    mode = "app" if runtime.github_app is not None else "setup"
-    return web.json_response({"status": "ok", "mode": mode})
-
-
-async def metrics_view(request: web.Request) -> web.Response:
-    body = generate_latest(metrics.REGISTRY)
-    response = web.Response(body=body)
-    response.content_type = CONTENT_TYPE_LATEST.split(";", 1)[0]
-    response.charset = "utf-8"
-    return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -45,6 +46,8 @@ class Runtime:
     router: Router
     github_app: GitHubApp | None = None
     handled: DeliveryCache = field(default_factory=lambda: DeliveryCache())
+    # Called whenever the App adopts settings (the reconciler wakes up once it is configured).
+    on_configure: list[Callable[[], None]] = field(default_factory=list)
     _http: aiohttp.ClientSession | None = None
 
     @property
@@ -66,6 +69,8 @@ class Runtime:
             "app.mode",
             extra={"mode": "app" if self.github_app else "setup", "app_id": settings.github_app_id},
         )
+        for listener in self.on_configure:
+            listener()
 
 
 RUNTIME = web.AppKey("runtime", Runtime)

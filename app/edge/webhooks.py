@@ -59,7 +59,7 @@ def _answer(status: int, message: str, **fields: Any) -> web.Response:
     return web.json_response({"message": message, **fields}, status=status)
 
 
-async def receive(request: web.Request) -> web.Response:
+async def handle_delivery(request: web.Request) -> web.Response:
     """Handle one delivery and answer after the work is done."""
     runtime = request.app[RUNTIME]
     if runtime.github_app is None or runtime.settings.github_webhook_secret is None:

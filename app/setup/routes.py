@@ -15,7 +15,6 @@ import time
 from aiohttp import web
 from pydantic import ValidationError
 
-from app import recovery
 from app.edge.github import API_VERSION, USER_AGENT
 from app.edge.runtime import RUNTIME
 from app.setup import envfile, pages
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 STATES = web.AppKey("setup_states", StateSigner)
 
 
-def add_routes(app: web.Application) -> None:
+def add_setup_routes(app: web.Application) -> None:
     # A fresh secret per process: states are checked, not stored (the App is stateless).
     app[STATES] = StateSigner()
     app.router.add_get("/", index)
@@ -167,7 +166,6 @@ async def callback(request: web.Request) -> web.Response:
         )
         return _html(pages.error_page("Could not save the credentials", message), 500)
     runtime.configure(configured_settings(settings, conversion))
-    recovery.wake(request.app)
     log.info(
         "setup.registered",
         extra={

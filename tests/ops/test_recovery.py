@@ -13,7 +13,7 @@ from fakes.github.state import Repo
 
 from app.edge import metrics
 from app.edge.runtime import RUNTIME
-from app.recovery import RECONCILER
+from app.flows.recovery import RECONCILER
 
 DISPATCH = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
 

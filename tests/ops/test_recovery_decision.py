@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.recovery import DeliveryRecord, to_redeliver
+from app.flows.recovery import DeliveryRecord, to_redeliver
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

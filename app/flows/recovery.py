@@ -161,14 +161,10 @@ RECONCILER = web.AppKey("reconciler", Reconciler)
 
 
 def attach(app: web.Application) -> None:
-    """Give the App its reconciler before it starts (the setup routes wake it)."""
-    app[RECONCILER] = Reconciler()
-
-
-def wake(app: web.Application) -> None:
-    reconciler = app.get(RECONCILER)
-    if reconciler is not None:
-        reconciler.wake()
+    """Give the App its reconciler before it starts; it wakes whenever the App is configured."""
+    reconciler = Reconciler()
+    app[RECONCILER] = reconciler
+    app[RUNTIME].on_configure.append(reconciler.wake)
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:

@@ -15,13 +15,13 @@ from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
 from action.report import Report
-from app import governance
-from app.audit import get_pull
 from app.edge import checks, metrics
 from app.edge.artifacts import ArtifactProblem, UnsupportedSchema, fetch_report
 from app.edge.auth import CONCLUDE_AUDIT
 from app.edge.context import Context
 from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
+from app.flows import governance
+from app.flows.start import get_pull
 from app.judge import verdict
 from app.judge.correlate import AuditKey, check_run_id_of, parse_external_id, workflow_run_id_of
 

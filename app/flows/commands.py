@@ -17,13 +17,13 @@ from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from app.audit import get_pull, start_audit
 from app.edge import checks
 from app.edge.auth import COMMANDS
 from app.edge.context import Context
 from app.edge.repos import read_config
 from app.events import IssueCommentEvent, Repository
-from app.governance import judge, load_history
+from app.flows.governance import judge, load_history
+from app.flows.start import get_pull, start_audit
 from app.judge import commands, verdict
 from app.judge.correlate import AuditKey, trigger_of
 from app.judge.lifecycle import Waiver
