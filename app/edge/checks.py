@@ -8,11 +8,7 @@ from typing import Any
 from gidgethub.abc import GitHubAPI
 
 from app.events import CheckRun, Repository
-from app.judge.verdict import CheckRunResult
-
-CHECK_NAME = "canon-gate"
-STRUCTURE_CHECK_NAME = "canon-gate/structure"
-ACTIVE = frozenset({"queued", "in_progress", "waiting", "requested", "pending"})
+from app.judge.checkrun import CHECK_NAME, CheckRunResult
 
 
 async def list_runs(

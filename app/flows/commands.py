@@ -26,8 +26,8 @@ from app.flows.governance import judge, load_history
 from app.flows.start import get_pull, start_audit
 from app.judge import commands, verdict
 from app.judge.correlate import AuditKey, trigger_of
-from app.judge.lifecycle import Waiver
 from app.ledger import records, store
+from app.ledger.records import Waiver
 
 log = logging.getLogger(__name__)
 router = Router()

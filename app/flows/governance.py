@@ -19,10 +19,11 @@ from app.edge.context import Context
 from app.edge.repos import read_config
 from app.events import CheckRun, Repository, WorkflowRun
 from app.judge import comment, verdict
-from app.judge.checkrun import CheckRunResult
+from app.judge.checkrun import STRUCTURE_CHECK_NAME, CheckRunResult
 from app.judge.correlate import parse_external_id
-from app.judge.lifecycle import Lifecycle, Waiver, compare
+from app.judge.lifecycle import Lifecycle, compare
 from app.ledger import records, store
+from app.ledger.records import Waiver
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,6 @@ async def post_structure(
         result,
         app_id=ctx.github_app.app_id,
         external_id=f"{check_run.external_id}:check={check_run.id}",
-        name=checks.STRUCTURE_CHECK_NAME,
+        name=STRUCTURE_CHECK_NAME,
         details_url=links.workflow_run_url,
     )

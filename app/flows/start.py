@@ -19,6 +19,7 @@ from app.edge.auth import READ_PR, START_AUDIT
 from app.edge.context import Context
 from app.events import CheckRunEvent, CheckSuiteEvent, PullRequest, PullRequestEvent, Repository
 from app.judge import verdict
+from app.judge.checkrun import ACTIVE
 from app.judge.correlate import AuditKey, parse_external_id, trigger_of
 from app.judge.plan import plan_start
 
@@ -75,7 +76,7 @@ async def supersede(
 ) -> None:
     """Conclude the active runs of an older push `cancelled`: a newer push replaced them."""
     for run in await checks.list_runs(gh, repo, old_sha, ctx.github_app.app_id):
-        if run.status in checks.ACTIVE:
+        if run.status in ACTIVE:
             await checks.conclude(gh, repo, run.id, verdict.superseded(new_sha))
 
 

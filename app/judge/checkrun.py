@@ -14,6 +14,10 @@ from app.judge import render
 from app.judge.annotations import Annotation
 
 Conclusion = Literal["success", "failure", "action_required", "cancelled", "timed_out", "neutral"]
+CHECK_NAME = "canon-gate"
+STRUCTURE_CHECK_NAME = "canon-gate/structure"
+# The statuses of a check run that has not concluded yet.
+ACTIVE = frozenset({"queued", "in_progress", "waiting", "requested", "pending"})
 ANNOTATIONS_PER_REQUEST = 50
 MAX_ACTIONS = 3
 

@@ -7,12 +7,10 @@ comment; the latest report from the ledger), calls `check_waiver`, then writes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
 from action.report import Finding, Report
-from app.judge.lifecycle import Waiver
 from app.judge.markdown import inline, shorten
 
 PREFIX = "/canon-gate"
@@ -234,24 +232,3 @@ def not_recorded_reply(finding_id: str, why: str) -> str:
 
 def rerun_reply() -> str:
     return "Re-running the canon-gate audit of this pull request."
-
-
-def waivers_in_force(
-    waivers: Sequence[Waiver],
-    audits: Sequence[tuple[datetime, Report]],
-) -> dict[str, Waiver]:
-    """Return the waivers of one PR still in force, keyed by finding id (its fingerprint).
-
-    A waiver follows its finding across pushes while the finding persists: it lapses at the first
-    evaluated audit after it that no longer reports the finding. The newest waiver of an id wins.
-    """
-    latest: dict[str, Waiver] = {}
-    for waiver in sorted(waivers, key=lambda w: w.at):
-        latest[waiver.finding_id] = waiver
-    ordered = sorted(audits, key=lambda pair: pair[0])
-    in_force: dict[str, Waiver] = {}
-    for finding_id, waiver in latest.items():
-        later = [report for at, report in ordered if at > waiver.at and report.evaluated]
-        if all(any(f.id == finding_id for f in report.findings) for report in later):
-            in_force[finding_id] = waiver
-    return in_force

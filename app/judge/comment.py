@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from action.report import Finding
-from app.judge.lifecycle import FindingState, Lifecycle, Waiver
+from app.judge.lifecycle import FindingState, Lifecycle
 from app.judge.markdown import cell
+from app.ledger.records import Waiver
 
 MARKER = "<!-- canon-gate:lifecycle -->"
 # GitHub caps an issue comment body at 65,536 characters.

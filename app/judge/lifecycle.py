@@ -7,22 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 
 from action.report import Finding, Report
-
-
-@dataclass(frozen=True)
-class Waiver:
-    """A recorded decision to let one finding on one PR pass, with who, when and why."""
-
-    finding_id: str
-    reason: str
-    user: str
-    at: datetime
-    pr: int
-    head_sha: str
+from app.ledger.records import Waiver
 
 
 class FindingState(StrEnum):

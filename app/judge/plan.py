@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.edge.checks import ACTIVE
 from app.events import CheckRun
+from app.judge.checkrun import ACTIVE
 from app.judge.correlate import parse_external_id
 
 

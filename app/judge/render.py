@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from action.report import ARTIFACT_NAME, Finding, HintResult, RunInfo, StructureProblem
-from app.judge.lifecycle import FindingState, Waiver
+from app.judge.lifecycle import FindingState
 from app.judge.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
+from app.ledger.records import Waiver
 
 SUMMARY_MARKER = "<!-- canon-gate:summary -->"
 MAX_SUMMARY = 65_535

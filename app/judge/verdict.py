@@ -16,9 +16,10 @@ from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, ErrorKind, 
 from app.judge import render
 from app.judge.annotations import Annotation, annotation, structure_annotation
 from app.judge.checkrun import RERUN, RERUN_BUTTON, Action, CheckRunResult, Conclusion
-from app.judge.lifecycle import FindingState, Lifecycle, Waiver
+from app.judge.lifecycle import FindingState, Lifecycle
 from app.judge.markdown import inline, one_line, shorten
 from app.judge.render import Links, Shown
+from app.ledger.records import Waiver
 
 __all__ = [
     "RERUN",

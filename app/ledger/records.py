@@ -1,24 +1,57 @@
 """The ledger's records: what one verdict or one waiver looks like on `canon-gate/ledger`.
 
 Pure: the record models, where each record lives on the branch, its commit message, the branch's
-README, and reading a record back. `app/ledger.py` writes and reads them with the Git Data API.
+README, reading a record back, and which waivers are in force. `app/ledger/store.py` writes and
+reads them with the Git Data API.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from action.report import Finding, Report
-from app.judge.commands import waivers_in_force
-from app.judge.lifecycle import Waiver
 
 LEDGER_FORMAT = 1
 README_PATH = "README.md"
 _STAMP = "%Y%m%dT%H%M%SZ"
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A recorded decision to let one finding on one PR pass, with who, when and why."""
+
+    finding_id: str
+    reason: str
+    user: str
+    at: datetime
+    pr: int
+    head_sha: str
+
+
+def waivers_in_force(
+    waivers: Sequence[Waiver],
+    audits: Sequence[tuple[datetime, Report]],
+) -> dict[str, Waiver]:
+    """Return the waivers of one PR still in force, keyed by finding id (its fingerprint).
+
+    A waiver follows its finding across pushes while the finding persists: it lapses at the first
+    evaluated audit after it that no longer reports the finding. The newest waiver of an id wins.
+    """
+    latest: dict[str, Waiver] = {}
+    for waiver in sorted(waivers, key=lambda w: w.at):
+        latest[waiver.finding_id] = waiver
+    ordered = sorted(audits, key=lambda pair: pair[0])
+    in_force: dict[str, Waiver] = {}
+    for finding_id, waiver in latest.items():
+        later = [report for at, report in ordered if at > waiver.at and report.evaluated]
+        if all(any(f.id == finding_id for f in report.findings) for report in later):
+            in_force[finding_id] = waiver
+    return in_force
 
 
 class _Record(BaseModel):

@@ -22,9 +22,10 @@ from action.report import (
 )
 from app.judge import render
 from app.judge.annotations import MAX_MESSAGE_BYTES, annotation, annotation_message
-from app.judge.lifecycle import FindingState, Waiver
+from app.judge.lifecycle import FindingState
 from app.judge.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
 from app.judge.render import Links, Shown
+from app.ledger.records import Waiver
 
 LINKS = Links(artifact_url="https://example.test/artifact")
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

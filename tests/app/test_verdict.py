@@ -20,9 +20,10 @@ from action.report import (
     fingerprint,
 )
 from app.judge import verdict
-from app.judge.lifecycle import Lifecycle, Waiver, compare
+from app.judge.lifecycle import Lifecycle, compare
 from app.judge.render import SUMMARY_MARKER
 from app.judge.verdict import CheckRunResult, Links
+from app.ledger.records import Waiver
 
 LINKS = Links(
     workflow_run_url="https://github.com/o/r/actions/runs/7",

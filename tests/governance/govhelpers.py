@@ -9,8 +9,7 @@ from typing import Any
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Classification, Finding, Kind, Location, Report, RunInfo
-from app.judge.lifecycle import Waiver
-from app.ledger.records import audit_record, waiver_record
+from app.ledger.records import Waiver, audit_record, waiver_record
 from app.ledger.store import LedgerCommit, write_record
 
 INSTALLATION = 7

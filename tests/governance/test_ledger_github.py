@@ -14,8 +14,7 @@ from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
-from app.judge.lifecycle import Waiver
-from app.ledger.records import README_PATH, AuditRecord, audit_record
+from app.ledger.records import README_PATH, AuditRecord, Waiver, audit_record
 from app.ledger.store import (
     BRANCH,
     LedgerContended,

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from action.report import Classification, Report
-from app.judge.lifecycle import Waiver
 from app.ledger.records import (
     README,
     AuditRecord,
     History,
+    Waiver,
     WaiverRecord,
     audit_record,
     commit_message,

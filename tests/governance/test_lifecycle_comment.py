@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from action.report import Classification, Report
 from app.judge.comment import MARKER, Create, ExistingComment, Update, choose, render
-from app.judge.lifecycle import Waiver, compare
+from app.judge.lifecycle import compare
+from app.ledger.records import Waiver
 from tests.governance.govhelpers import make_finding
 
 F1, F2, F3, F4 = (f"cg-00000000b{i}" for i in range(1, 5))

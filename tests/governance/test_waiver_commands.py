@@ -23,9 +23,8 @@ from app.judge.commands import (
     is_bot,
     parse_command,
     waived_reply,
-    waivers_in_force,
 )
-from app.judge.lifecycle import Waiver
+from app.ledger.records import Waiver, waivers_in_force
 
 FID = "cg-0123abcd45"
 
