@@ -21,7 +21,7 @@ from io import BytesIO
 from pathlib import Path
 
 from action.runner import AuditInputs, run_audit
-from action.session import SdkHarness
+from action.session.harness import SdkHarness
 from action.summary import table
 
 EXIT = {"pass": 0, "fail": 1, "not_evaluated": 3}

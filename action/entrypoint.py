@@ -24,7 +24,7 @@ from pathlib import Path
 
 from action.report import REPORT_FILENAME, Report
 from action.runner import AuditInputs, run_audit
-from action.session import Harness, SdkHarness
+from action.session.harness import Harness, SdkHarness
 from action.summary import markdown
 
 log = logging.getLogger(__name__)

@@ -19,20 +19,13 @@ from action.config import Config, ConfigError, load_config
 from action.diff import changes as compute_changes
 from action.evidence import Sources
 from action.findings import dedupe, output_schema, parse_result, to_finding
-from action.guard import ReadGuard
 from action.hints import run_hints
 from action.prompt import build_prompt
 from action.redact import Redactor, secret_values
 from action.report import ErrorKind, Report, RunInfo, ToolDenial, Usage
-from action.session import (
-    Harness,
-    NoCredentials,
-    SessionOutcome,
-    SessionSpec,
-    auth_mode,
-    build_session_env,
-    cli_version,
-)
+from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
+from action.session.guard import ReadGuard
+from action.session.harness import Harness, SessionOutcome, SessionSpec
 from action.structure import check_checkouts
 from action.tools import SERVER, TOOL_NAMES, GateTools, qualified
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from action.entrypoint import write_outputs
 from action.runner import AuditInputs, run_audit
-from action.session import SdkHarness
+from action.session.harness import SdkHarness
 from tests.fakes.anthropic import FakeAnthropic, structured
 
 

@@ -12,7 +12,7 @@ from fakes.anthropic import FakeAnthropic, Turn
 
 from action.report import Report
 from action.runner import AuditInputs, run_audit
-from action.session import Harness, SdkHarness
+from action.session.harness import Harness, SdkHarness
 
 OAUTH = "oat01-FAKE-subscription-token-0123456789"
 API_KEY = "sk-ant-api03-FAKE-api-key-0123456789abcdef"

@@ -11,7 +11,7 @@ import pytest
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
 from action.report import ErrorKind, Report
-from action.session import SdkHarness, SessionOutcome, SessionSpec
+from action.session.harness import SdkHarness, SessionOutcome, SessionSpec
 from tests.action.support import BrokenStreamFake, assert_no_secrets, audit
 
 pytestmark = pytest.mark.cli

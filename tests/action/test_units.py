@@ -12,11 +12,11 @@ from action.canon import Canon, CanonIndex, load_canon, parse_document, split_li
 from action.config import ConfigError, Hint, parse_config
 from action.diff import changes
 from action.evidence import Sources, verify
-from action.guard import ReadGuard
 from action.hints import run_hint
 from action.redact import MASK, Redactor
 from action.report import AuthMode, Evidence, Kind, fingerprint
-from action.session import build_session_env, write_wrapper
+from action.session.environment import build_session_env, write_wrapper
+from action.session.guard import ReadGuard
 from tests.action.support import GITHUB_TOKEN, OAUTH, RETIRED, make_checkouts
 
 NEW = "klappy://canon/constraints/audit-gates-are-spawned-agent-sessions"
@@ -156,7 +156,7 @@ def test_wrapper_environment_is_exactly_the_session_env(tmp_path: Path) -> None:
 
 
 def test_no_credentials(tmp_path: Path) -> None:
-    from action.session import NoCredentials, auth_mode
+    from action.session.environment import NoCredentials, auth_mode
 
     assert auth_mode({}) is AuthMode.NONE
     with pytest.raises(NoCredentials):
