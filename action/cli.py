@@ -20,7 +20,7 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from action.runner import AuditInputs, run_audit
+from action.audit.runner import AuditInputs, run_audit
 from action.session.harness import SdkHarness
 from action.summary import table
 

@@ -3,7 +3,7 @@
 A fixture workspace (canon documents at the base, hard-wrapped prose in the PR head) and a set of
 findings quoting it, as a model would write them. Each perturbation rewrites every finding the way
 a later push's session might; the share of ids that stay the same is measured through the real
-path (`action.findings.to_finding`, which verifies the evidence and calls
+path (`action.audit.findings.to_finding`, which verifies the evidence and calls
 `action.report.fingerprint`). "merged" counts distinct findings that share an id.
 
     .venv/bin/python bench/fingerprint.py [--findings N] [--seed S]
@@ -24,9 +24,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from action.audit.evidence import Sources
+from action.audit.findings import RawFinding, to_finding
 from action.canon import load_canon
-from action.evidence import Sources
-from action.findings import RawFinding, to_finding
 
 SUBJECTS = [
     "the merge gate",

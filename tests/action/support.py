@@ -10,8 +10,8 @@ from typing import Any
 from aiohttp import web
 from fakes.anthropic import FakeAnthropic, Turn
 
+from action.audit.runner import AuditInputs, run_audit
 from action.report import Report
-from action.runner import AuditInputs, run_audit
 from action.session.harness import Harness, SdkHarness
 
 OAUTH = "oat01-FAKE-subscription-token-0123456789"

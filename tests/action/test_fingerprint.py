@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from action.audit.evidence import Sources, locate
+from action.audit.findings import RawFinding, to_finding
 from action.canon import load_canon
-from action.evidence import Sources, locate
-from action.findings import RawFinding, to_finding
 from tests.action.support import make_checkouts, write_tree
 
 URI = "klappy://canon/constraints/audit-gates-are-spawned-agent-sessions"

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
+from action.audit.diff import changes
+from action.audit.evidence import Sources
+from action.audit.hints import run_hints
 from action.canon import Canon
 from action.config import Config, Hint
-from action.diff import changes
 from action.entrypoint import inputs_from_env
-from action.evidence import Sources
-from action.hints import run_hints
 from action.report import ErrorKind
 from action.structure import check_checkouts
 from tests.action.support import VODKA, audit, make_checkouts, write_tree

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from action.audit.diff import changes
+from action.audit.evidence import Sources, verify
+from action.audit.hints import run_hint
+from action.audit.redact import MASK, Redactor
 from action.canon import Canon, CanonIndex, load_canon, parse_document, split_links
 from action.config import ConfigError, Hint, parse_config
-from action.diff import changes
-from action.evidence import Sources, verify
-from action.hints import run_hint
-from action.redact import MASK, Redactor
 from action.report import AuthMode, Evidence, Kind, fingerprint
 from action.session.environment import build_session_env, write_wrapper
 from action.session.guard import ReadGuard

@@ -12,8 +12,8 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from action.audit.diff import FileChange
 from action.canon import Canon, ChainProblem
-from action.diff import FileChange
 from action.report import HintResult
 
 PROTOCOL = """\

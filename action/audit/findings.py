@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from action.evidence import Sources, locate, normalised_quote, verify
+from action.audit.evidence import Sources, locate, normalised_quote, verify
 from action.report import (
     Classification,
     Evidence,

@@ -2,15 +2,15 @@
 
 They serve only data the runner already loaded (the base branch's canon, the diff between the
 checkouts), so they cannot be steered into reading anything else. Findings are not a tool: they
-are the run's structured output (see `action.findings`).
+are the run's structured output (see `action.audit.findings`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from action.audit.diff import FileChange
 from action.canon import Canon, CanonIndex
-from action.diff import FileChange
 
 SERVER = "canon_gate"
 TOOL_NAMES = ("canon_search", "canon_get", "pr_diff")

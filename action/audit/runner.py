@@ -14,20 +14,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from action.audit.diff import changes as compute_changes
+from action.audit.evidence import Sources
+from action.audit.findings import dedupe, output_schema, parse_result, to_finding
+from action.audit.hints import run_hints
+from action.audit.prompt import build_prompt
+from action.audit.redact import Redactor, secret_values
+from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
 from action.canon import load_canon
 from action.config import Config, ConfigError, load_config
-from action.diff import changes as compute_changes
-from action.evidence import Sources
-from action.findings import dedupe, output_schema, parse_result, to_finding
-from action.hints import run_hints
-from action.prompt import build_prompt
-from action.redact import Redactor, secret_values
 from action.report import ErrorKind, Report, RunInfo, ToolDenial, Usage
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.guard import ReadGuard
 from action.session.harness import Harness, SessionOutcome, SessionSpec
 from action.structure import check_checkouts
-from action.tools import SERVER, TOOL_NAMES, GateTools, qualified
 
 log = logging.getLogger(__name__)
 
