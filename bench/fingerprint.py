@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from action.audit.evidence import Sources
 from action.audit.findings import RawFinding, to_finding
-from action.canon import load_canon
+from action.canon.model import load_canon
 
 SUBJECTS = [
     "the merge gate",

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from action.canon import Canon
+from action.canon.model import Canon
 from action.report import Evidence
 
 _SPACE = re.compile(r"\s+")

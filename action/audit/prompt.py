@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from action.audit.diff import FileChange
-from action.canon import Canon, ChainProblem
+from action.canon.model import Canon, ChainProblem
 from action.report import HintResult
 
 PROTOCOL = """\

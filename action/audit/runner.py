@@ -21,13 +21,13 @@ from action.audit.hints import run_hints
 from action.audit.prompt import build_prompt
 from action.audit.redact import Redactor, secret_values
 from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
-from action.canon import load_canon
+from action.canon.model import load_canon
+from action.canon.structure import check_checkouts
 from action.config import Config, ConfigError, load_config
 from action.report import ErrorKind, Report, RunInfo, ToolDenial, Usage
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.guard import ReadGuard
 from action.session.harness import Harness, SessionOutcome, SessionSpec
-from action.structure import check_checkouts
 
 log = logging.getLogger(__name__)
 

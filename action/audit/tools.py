@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from action.audit.diff import FileChange
-from action.canon import Canon, CanonIndex
+from action.canon.index import CanonIndex
+from action.canon.model import Canon
 
 SERVER = "canon_gate"
 TOOL_NAMES = ("canon_search", "canon_get", "pr_diff")

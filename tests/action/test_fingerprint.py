@@ -7,7 +7,7 @@ from typing import Any
 
 from action.audit.evidence import Sources, locate
 from action.audit.findings import RawFinding, to_finding
-from action.canon import load_canon
+from action.canon.model import load_canon
 from tests.action.support import make_checkouts, write_tree
 
 URI = "klappy://canon/constraints/audit-gates-are-spawned-agent-sessions"

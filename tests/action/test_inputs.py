@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fakes.anthropic import FakeAnthropic, structured
 
-from action.canon import load_canon
+from action.canon.model import load_canon
 from tests.action.support import audit, write_tree
 
 pytestmark = pytest.mark.cli

@@ -12,11 +12,11 @@ from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 from action.audit.diff import changes
 from action.audit.evidence import Sources
 from action.audit.hints import run_hints
-from action.canon import Canon
+from action.canon.model import Canon
+from action.canon.structure import check_checkouts
 from action.config import Config, Hint
 from action.entrypoint import inputs_from_env
 from action.report import ErrorKind
-from action.structure import check_checkouts
 from tests.action.support import VODKA, audit, make_checkouts, write_tree
 
 VODKA_PATH = "canon/principles/vodka-architecture.md"

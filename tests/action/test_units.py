@@ -12,7 +12,8 @@ from action.audit.diff import changes
 from action.audit.evidence import Sources, verify
 from action.audit.hints import run_hint
 from action.audit.redact import MASK, Redactor
-from action.canon import Canon, CanonIndex, load_canon, parse_document, split_links
+from action.canon.index import CanonIndex
+from action.canon.model import Canon, load_canon, parse_document, split_links
 from action.config import ConfigError, Hint, parse_config
 from action.report import AuthMode, Evidence, Kind, fingerprint
 from action.session.environment import build_session_env, write_wrapper

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from action.canon.structure import check_structure, is_canon_path
 from action.config import Config, parse_config
 from action.report import StructureProblem
-from action.structure import check_structure, is_canon_path
 
 CONFIG = Config()
 

@@ -1,0 +1,1 @@
+"""The canon model: parse governance documents once, resolve their links, check their structure."""
