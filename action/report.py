@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
@@ -171,6 +171,7 @@ class StructureProblem(_Model):
 
 
 class Report(_Model):
+    # Only the versions this release reads: an unknown one is a validation error, never a report.
     schema_version: int = SCHEMA_VERSION
     run: RunInfo = Field(default_factory=RunInfo)
     hints: list[HintResult] = Field(default_factory=list)
@@ -180,6 +181,14 @@ class Report(_Model):
     # Set when the session did not complete; it is then the reason, and the audit is not evaluated.
     error: str | None = None
     error_kind: ErrorKind | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, version: int) -> int:
+        if version not in SUPPORTED_SCHEMA_VERSIONS:
+            known = sorted(SUPPORTED_SCHEMA_VERSIONS)
+            raise ValueError(f"schema_version {version} is not one of {known}")
+        return version
 
     @property
     def evaluated(self) -> bool:

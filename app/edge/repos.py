@@ -1,4 +1,4 @@
-"""Read the repository's `.github/canon-gate.yml` from a given ref (the base branch)."""
+"""Repository reads: the config at a ref, a pull request, and a person's permission."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from action.config import CONFIG_PATH, AppConfig, ConfigError, parse_config
-from app.events import Repository
+from app.events import PullRequest, Repository
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +36,20 @@ async def read_config(gh: GitHubAPI, repo: Repository, ref: str) -> tuple[AppCon
     except ConfigError as exc:
         log.warning("config.invalid", extra={"repo": repo.full_name, "ref": ref})
         return AppConfig(), str(exc)
+
+
+async def get_pull(gh: GitHubAPI, repo: Repository, number: int) -> PullRequest:
+    data = await gh.getitem(
+        "/repos/{owner}/{repo}/pulls/{number}",
+        url_vars={"owner": repo.owner, "repo": repo.name, "number": str(number)},
+    )
+    return PullRequest.model_validate(data)
+
+
+async def permission_of(gh: GitHubAPI, repo: Repository, login: str) -> str | None:
+    """The person's permission on the repository, as GitHub says (never as a comment says)."""
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/collaborators/{username}/permission",
+        url_vars={"owner": repo.owner, "repo": repo.name, "username": login},
+    )
+    return str(data.get("permission")) if data.get("permission") else None

@@ -9,56 +9,28 @@ branch protection reads, and annotations on the old one cannot be removed.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
-from gidgethub import BadRequest, sansio
+from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
 from app.edge import checks
 from app.edge.auth import COMMANDS
 from app.edge.context import Context
-from app.edge.repos import read_config
+from app.edge.conversation import react, reply
+from app.edge.repos import get_pull, permission_of
 from app.events import IssueCommentEvent, Repository
-from app.flows.governance import judge, load_history
-from app.flows.start import get_pull, start_audit
+from app.flows.governance import read_governance
+from app.flows.start import start_audit
 from app.judge import commands, verdict
 from app.judge.correlate import AuditKey, trigger_of
+from app.judge.lifecycle import compare
 from app.ledger import records, store
 from app.ledger.records import Waiver
 
 log = logging.getLogger(__name__)
 router = Router()
-
-
-async def reply(gh: GitHubAPI, repo: Repository, number: int, body: str) -> None:
-    await gh.post(
-        "/repos/{owner}/{repo}/issues/{number}/comments",
-        url_vars={"owner": repo.owner, "repo": repo.name, "number": str(number)},
-        data={"body": body},
-    )
-
-
-async def react(gh: GitHubAPI, repo: Repository, comment_id: int, content: str) -> None:
-    """Acknowledge a command; best effort, since the comment may already be gone."""
-    try:
-        await gh.post(
-            "/repos/{owner}/{repo}/issues/comments/{id}/reactions",
-            url_vars={"owner": repo.owner, "repo": repo.name, "id": str(comment_id)},
-            data={"content": content},
-        )
-    except BadRequest as exc:
-        log.info("command.reaction_failed", extra={"status": int(exc.status_code)})
-
-
-async def permission_of(gh: GitHubAPI, repo: Repository, login: str) -> str | None:
-    data: Any = await gh.getitem(
-        "/repos/{owner}/{repo}/collaborators/{username}/permission",
-        url_vars={"owner": repo.owner, "repo": repo.name, "username": login},
-    )
-    return str(data.get("permission")) if data.get("permission") else None
 
 
 @router.register("issue_comment")
@@ -82,20 +54,24 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         permission=await permission_of(gh, repo, ev.comment.user.login)
         if needs_permission
         else None,
-        ledger_enabled=True,
         app_slug=ctx.settings.github_app_slug,
     )
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": number}
     decision = commands.check_command(comment_ctx, command)
     if isinstance(decision, commands.Accepted) and isinstance(command, commands.Waive):
-        config, _ = await read_config(gh, repo, repo.default_branch)
-        notes: list[str] = []
-        history = await load_history(gh, repo, number, config, notes)
-        latest = history.latest.report if history and history.latest else None
-        comment_ctx = replace(comment_ctx, ledger_enabled=config.ledger)
-        decision = commands.check_waiver(comment_ctx, command, latest)
-        if isinstance(decision, commands.Accepted) and history and history.latest:
-            await _waive(ctx, gh, repo, ev, command, decision, history, history.latest)
+        # The PR's base governs, as for every verdict of the PR.
+        pull = await get_pull(gh, repo, number)
+        governance = await read_governance(gh, repo, number, pull.base.sha)
+        history = governance.history
+        latest = history.latest if history else None
+        decision = commands.check_waiver(
+            decision,
+            command,
+            latest.report if latest else None,
+            ledger_enabled=governance.config.ledger,
+        )
+        if isinstance(decision, commands.Accepted) and history and latest:
+            await _waive(ctx, gh, repo, ev, command, decision, history, latest)
             return
     log.info("command.decided", extra={**fields, "decision": type(decision).__name__})
     if isinstance(decision, commands.Ignored):
@@ -136,8 +112,10 @@ async def _waive(
         head_sha=latest.head_sha,
     )
     in_force = {**history.waivers_in_force(), waiver.finding_id: waiver}
-    previous = history.audits[1].report if len(history.audits) > 1 else None
-    result, _ = judge(latest.report, previous, in_force, links=verdict.Links())
+    previous = history.previous(latest.check_run_id)
+    before = previous.report if previous else None
+    lifecycle = compare(before, latest.report, in_force) if latest.report.evaluated else None
+    result = verdict.decide(latest.report, waivers=in_force, lifecycle=lifecycle)
     recorded = comment.html_url and any(w.comment_url == comment.html_url for w in history.waivers)
     if not recorded:
         record = records.waiver_record(

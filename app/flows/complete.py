@@ -1,4 +1,4 @@
-"""Conclude audits when the workflow run completes: fetch the report, judge it, write it back.
+"""Conclude audits when the workflow run completes: fetch, call `judge.conclude` once, write.
 
 Correlation never guesses: the run's `display_title` names the check run, and the check run's
 `details_url` names the one workflow run it waits for. A run started by hand names no check run;
@@ -16,45 +16,29 @@ from gidgethub.routing import Router
 
 from action.report import Report
 from app.edge import checks, metrics
-from app.edge.artifacts import ArtifactProblem, UnsupportedSchema, fetch_report
-from app.edge.auth import CONCLUDE_AUDIT
+from app.edge.artifacts import fetch_report
+from app.edge.auth import COMMENT, CONCLUDE_AUDIT
 from app.edge.context import Context
+from app.edge.conversation import upsert_comment
+from app.edge.repos import get_pull
 from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
-from app.flows import governance
-from app.flows.start import get_pull
-from app.judge import verdict
-from app.judge.correlate import AuditKey, check_run_id_of, parse_external_id, workflow_run_id_of
+from app.flows.governance import read_governance
+from app.judge.artifact import ArtifactProblem
+from app.judge.checkrun import STRUCTURE_CHECK_NAME
+from app.judge.conclude import Finished, Governance, Outcome, conclude
+from app.judge.correlate import (
+    AuditKey,
+    check_run_id_of,
+    is_audit_workflow,
+    parse_external_id,
+    untrusted,
+    workflow_run_id_of,
+)
+from app.judge.links import Links
+from app.ledger import store
 
 log = logging.getLogger(__name__)
 router = Router()
-
-_FAILED_RUN = {
-    "failure": "the audit workflow failed before it wrote a report",
-    "cancelled": "the audit workflow was cancelled",
-    "timed_out": "the audit workflow timed out",
-    "startup_failure": "the audit workflow could not start",
-    "action_required": "the audit workflow is waiting for approval to run",
-    "stale": "the audit workflow went stale",
-}
-
-
-def is_audit_workflow(run: WorkflowRun, workflow_file: str) -> bool:
-    return run.path.split("@", 1)[0] == f".github/workflows/{workflow_file}"
-
-
-def untrusted(run: WorkflowRun, repo: Repository) -> str | None:
-    """Say why a run of the audit workflow may not judge, or None when it may.
-
-    Only the workflow as it is on the default branch judges, and only when dispatched: a PR can
-    edit its own copy of the file to run on `pull_request` and upload a report of its choosing.
-    """
-    if run.event != "workflow_dispatch":
-        return f"it was started by `{run.event or 'an unknown event'}`, not dispatched"
-    if run.head_branch != repo.default_branch:
-        return f"it ran the workflow from `{run.head_branch}`, not the default branch"
-    if run.head_repository is not None and run.head_repository.id != repo.id:
-        return "it ran in another repository"
-    return None
 
 
 @router.register("workflow_run", action="completed")
@@ -70,70 +54,70 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         log.warning("completion.untrusted_run", extra={**fields, "reason": reason})
         return
     gh = await ctx.client(ev.installation.id, repo.id, CONCLUDE_AUDIT)
-    report: Report | None = None
-    problem: str | None = None
-    unsupported: UnsupportedSchema | None = None
+    report: Report | ArtifactProblem
     try:
         report = await fetch_report(gh, ctx.http, repo, run.id)
-    except UnsupportedSchema as exc:
-        unsupported, problem = exc, str(exc)
     except ArtifactProblem as exc:
-        problem = str(exc)
-    if run.conclusion != "success" and report is None:
-        # A failed job means the audit could not run: say why the run ended.
-        problem = _FAILED_RUN.get(
-            run.conclusion or "", f"the audit workflow ended {run.conclusion}"
-        )
-
+        report = exc
     check_run = await _check_run_for(gh, ctx, repo, run, report)
     if check_run is None:
-        log.warning("completion.uncorrelated", extra={**fields, "problem": problem})
+        log.warning("completion.uncorrelated", extra=fields)
         return
     fields["check_run_id"] = check_run.id
     if check_run.status == "completed":
         log.info("completion.already_concluded", extra=fields)
         return
-    if report is not None and not _belongs(report, check_run, run.id):
-        problem, report = "the report does not belong to this check run (SHA or id mismatch)", None
-    if report is not None and check_run_id_of(run.display_title) is None:
-        # A run started by hand chose its own inputs: its base must be on the PR's base branch.
-        problem = await manual_base_problem(gh, repo, report)
-        report = None if problem else report
+    refused = None
+    governance = Governance()
+    if isinstance(report, Report):
+        if check_run_id_of(run.display_title) is None:
+            # A run started by hand chose its own inputs: its base must be on the PR's base branch.
+            refused = await manual_base_problem(gh, repo, report)
+        key = parse_external_id(check_run.external_id)
+        pr = report.run.pr or (key.pr if key else None)
+        base_sha = report.run.base_sha or (key.base_sha if key else None)
+        governance = await read_governance(gh, repo, pr, base_sha)
+    links = Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
+    finished = Finished(repo, run, check_run, report, refused)
+    outcome = conclude(finished, governance, links, workflow_file=ctx.settings.workflow_file)
+    await write(ctx, gh, finished, outcome, installation_id=ev.installation.id)
+    metrics.AUDITS.labels(conclusion=outcome.result.conclusion).inc()
+    log.info("completion.concluded", extra={**fields, "conclusion": outcome.result.conclusion})
 
-    links = verdict.Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
-    if unsupported is not None:
-        version = unsupported.version if isinstance(unsupported.version, int) else -1
-        result = verdict.unsupported_schema(version, links=links)
-        await checks.conclude(gh, repo, check_run.id, result)
-    elif report is None:
-        result = verdict.not_evaluated(problem or "the audit produced no report", links=links)
-        await checks.conclude(gh, repo, check_run.id, result)
-    else:
-        result = await governance.conclude_with_report(
-            ctx,
+
+async def write(
+    ctx: Context, gh: GitHubAPI, finished: Finished, outcome: Outcome, *, installation_id: int
+) -> None:
+    """Write an outcome: the ledger record, the structure run, the verdict, then the comment."""
+    repo, check_run = finished.repo, finished.check_run
+    result = outcome.result
+    if outcome.record is not None:
+        try:
+            await store.write_record(gh, repo.full_name, outcome.record)
+        except store.LedgerError as exc:
+            # The verdict stands; the summary says the record is missing and why. No loop.
+            log.warning("ledger.write_refused", extra={"repo": repo.full_name})
+            result = result.with_note(f"The ledger record could not be written: {exc}")
+    if outcome.structure is not None:
+        # Its own check run, posted once (even across redeliveries), before the verdict.
+        await checks.ensure_concluded(
             gh,
             repo,
-            check_run,
-            report,
-            workflow_run=run,
-            links=links,
-            installation_id=ev.installation.id,
+            check_run.head_sha,
+            outcome.structure,
+            app_id=ctx.github_app.app_id,
+            external_id=f"{check_run.external_id}:check={check_run.id}",
+            name=STRUCTURE_CHECK_NAME,
+            details_url=finished.workflow_run.html_url or None,
         )
-    metrics.AUDITS.labels(conclusion=result.conclusion).inc()
-    log.info("completion.concluded", extra={**fields, "conclusion": result.conclusion})
-
-
-def _belongs(report: Report, check_run: CheckRun, workflow_run_id: int) -> bool:
-    info = report.run
-    if info.head_sha and info.head_sha != check_run.head_sha:
-        return False
-    key = parse_external_id(check_run.external_id)
-    if key is not None and key.base_sha and info.base_sha != key.base_sha:
-        # The App chose the governing base when it dispatched; nothing else may choose it.
-        return False
-    if info.check_run_id is not None and info.check_run_id != check_run.id:
-        return False
-    return info.workflow_run_id is None or info.workflow_run_id == workflow_run_id
+    await checks.conclude(
+        gh, repo, check_run.id, result, already=check_run.output.annotations_count
+    )
+    if outcome.comment is not None and outcome.pr is not None:
+        # Its own token: only this optional step may write to the PR's conversation.
+        commenter = await ctx.client(installation_id, repo.id, COMMENT)
+        slug = await ctx.github_app.slug(deadline=ctx.deadline)
+        await upsert_comment(commenter, repo, outcome.pr, outcome.comment, app_slug=slug)
 
 
 def _artifact_link(run: WorkflowRun) -> str | None:
@@ -141,7 +125,11 @@ def _artifact_link(run: WorkflowRun) -> str | None:
 
 
 async def _check_run_for(
-    gh: GitHubAPI, ctx: Context, repo: Repository, run: WorkflowRun, report: Report | None
+    gh: GitHubAPI,
+    ctx: Context,
+    repo: Repository,
+    run: WorkflowRun,
+    report: Report | ArtifactProblem,
 ) -> CheckRun | None:
     """Find the check run this workflow run reports to, creating one for a manual run."""
     check_run_id = check_run_id_of(run.display_title)
@@ -154,7 +142,7 @@ async def _check_run_for(
             # A duplicate dispatch (two replicas at once): the check run waits for another run.
             return None
         return check_run
-    if report is None or report.run.pr is None or not report.run.head_sha:
+    if not isinstance(report, Report) or report.run.pr is None or not report.run.head_sha:
         # A manual run that wrote no report names no PR head: there is nothing to conclude.
         return None
     key = AuditKey(report.run.pr, report.run.head_sha, report.run.base_sha or "")

@@ -17,9 +17,10 @@ from app.edge import checks
 from app.edge.actions import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.edge.auth import READ_PR, START_AUDIT
 from app.edge.context import Context
-from app.events import CheckRunEvent, CheckSuiteEvent, PullRequest, PullRequestEvent, Repository
-from app.judge import verdict
-from app.judge.checkrun import ACTIVE
+from app.edge.repos import get_pull
+from app.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent, Repository
+from app.judge import outcomes
+from app.judge.checkrun import ACTIVE, RERUN
 from app.judge.correlate import AuditKey, parse_external_id, trigger_of
 from app.judge.plan import plan_start
 
@@ -45,9 +46,9 @@ async def start_audit(
         existing, now=datetime.now(UTC), limit=limit, rerun=rerun, trigger=key.trigger
     )
     for run in plan.time_out:
-        await checks.conclude(gh, repo, run.id, verdict.overdue(limit))
+        await checks.conclude(gh, repo, run.id, outcomes.overdue(limit))
     for run in plan.cancel:
-        await checks.conclude(gh, repo, run.id, verdict.superseded(key.head_sha))
+        await checks.conclude(gh, repo, run.id, outcomes.superseded(key.head_sha))
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": key.pr}
     if plan.skip_reason:
         log.info("audit.skipped", extra={**fields, "reason": plan.skip_reason})
@@ -63,7 +64,9 @@ async def start_audit(
         dispatched = earlier or await dispatch(gh, repo, workflow, inputs)
     except DispatchRefused as exc:
         log.warning("audit.dispatch_refused", extra={**fields, "status": exc.status})
-        result = verdict.setup_required(str(exc), workflow_missing=exc.workflow_missing)
+        result = outcomes.setup_required(
+            str(exc), workflow_missing=exc.workflow_missing, workflow_file=workflow
+        )
         await checks.conclude(gh, repo, run.id, result)
         return run.id
     await checks.mark_in_progress(gh, repo, run.id, details_url=dispatched.html_url)
@@ -77,15 +80,7 @@ async def supersede(
     """Conclude the active runs of an older push `cancelled`: a newer push replaced them."""
     for run in await checks.list_runs(gh, repo, old_sha, ctx.github_app.app_id):
         if run.status in ACTIVE:
-            await checks.conclude(gh, repo, run.id, verdict.superseded(new_sha))
-
-
-async def get_pull(gh: GitHubAPI, repo: Repository, number: int) -> PullRequest:
-    data = await gh.getitem(
-        "/repos/{owner}/{repo}/pulls/{number}",
-        url_vars={"owner": repo.owner, "repo": repo.name, "number": str(number)},
-    )
-    return PullRequest.model_validate(data)
+            await checks.conclude(gh, repo, run.id, outcomes.superseded(new_sha))
 
 
 @router.register("pull_request")
@@ -109,7 +104,7 @@ async def on_pull_request(event: sansio.Event, ctx: Context) -> None:
 @router.register("check_run", action="requested_action")
 async def on_check_run(event: sansio.Event, ctx: Context) -> None:
     ev = CheckRunEvent.model_validate(event.data)
-    if ev.requested_action is not None and ev.requested_action.identifier != verdict.RERUN:
+    if ev.requested_action is not None and ev.requested_action.identifier != RERUN:
         return
     key = parse_external_id(ev.check_run.external_id)
     numbers = [key.pr] if key else [p.number for p in ev.check_run.pull_requests]

@@ -7,7 +7,7 @@ annotations per request (they append), 3 buttons, 65,535 characters of summary a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypedDict
 
 from app.judge import render
@@ -60,6 +60,10 @@ class CheckRunResult:
             raise ValueError("check run text exceeds 65,535 characters")
         if len(self.actions) > MAX_ACTIONS or RERUN_BUTTON not in self.actions:
             raise ValueError("a check run has at most 3 buttons, one of them Re-run")
+
+    def with_note(self, note: str) -> CheckRunResult:
+        """The same result with a note under its headline: a fact learnt while writing it."""
+        return replace(self, summary=render.insert_note(self.summary, note))
 
     def _output(self, annotations: Sequence[Annotation]) -> dict[str, object]:
         output: dict[str, object] = {"title": self.title, "summary": self.summary}

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from action.config import CONFIG_PATH
 from action.report import Finding, Report
 from app.judge.markdown import inline, shorten
 
@@ -118,7 +119,6 @@ class CommentContext:
     sender_type: str
     # From GET collaborators/{user}/permission; None when GitHub did not say.
     permission: str | None
-    ledger_enabled: bool
     app_slug: str | None = None
 
 
@@ -192,16 +192,20 @@ def check_command(ctx: CommentContext, command: Command) -> Decision:
     return Accepted(command)
 
 
-def check_waiver(ctx: CommentContext, command: Command, latest: Report | None) -> Decision:
-    """Decide whether a waiver is granted, given the latest recorded report of this PR."""
-    decision = check_command(ctx, command)
-    if not isinstance(decision, Accepted) or not isinstance(command, Waive):
+def check_waiver(
+    decision: Decision, command: Waive, latest: Report | None, *, ledger_enabled: bool
+) -> Decision:
+    """Decide whether a waiver is granted, once `check_command` accepted the command.
+
+    `latest` is the latest recorded report of this PR; `ledger_enabled` comes from the config
+    of the PR's base.
+    """
+    if not isinstance(decision, Accepted):
         return decision
-    if not ctx.ledger_enabled:
+    if not ledger_enabled:
         return Refused(
             "Waivers are unavailable in this repository: they are recorded in the ledger, and the "
-            "ledger is turned off (`ledger: false` in `.github/canon-gate.yml`). Nothing was "
-            "changed."
+            f"ledger is turned off (`ledger: false` in `{CONFIG_PATH}`). Nothing was changed."
         )
     if latest is None:
         return Refused(
@@ -228,7 +232,3 @@ def not_recorded_reply(finding_id: str, why: str) -> str:
         f"The waiver of {finding_id} could not be recorded, so it does not count: {why}. "
         "Nothing was changed."
     )
-
-
-def rerun_reply() -> str:
-    return "Re-running the canon-gate audit of this pull request."

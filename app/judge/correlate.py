@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.events import Repository, WorkflowRun
+
 # A re-run adds `:via=<trigger>` (the delivery that asked for it); a structure check run adds
 # `:check=<id>`, naming the audit it belongs to.
 _EXTERNAL = re.compile(
@@ -57,3 +59,22 @@ def check_run_id_of(display_title: str) -> int | None:
 def workflow_run_id_of(details_url: str | None) -> int | None:
     match = _RUN_URL.search(details_url or "")
     return int(match[1]) if match else None
+
+
+def is_audit_workflow(run: WorkflowRun, workflow_file: str) -> bool:
+    return run.path.split("@", 1)[0] == f".github/workflows/{workflow_file}"
+
+
+def untrusted(run: WorkflowRun, repo: Repository) -> str | None:
+    """Say why a run of the audit workflow may not judge, or None when it may.
+
+    Only the workflow as it is on the default branch judges, and only when dispatched: a PR can
+    edit its own copy of the file to run on `pull_request` and upload a report of its choosing.
+    """
+    if run.event != "workflow_dispatch":
+        return f"it was started by `{run.event or 'an unknown event'}`, not dispatched"
+    if run.head_branch != repo.default_branch:
+        return f"it ran the workflow from `{run.head_branch}`, not the default branch"
+    if run.head_repository is not None and run.head_repository.id != repo.id:
+        return "it ran in another repository"
+    return None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
-from action.report import ARTIFACT_NAME, Finding, HintResult, RunInfo, StructureProblem
+from action.report import Finding, HintResult, RunInfo, StructureProblem
 from app.judge.lifecycle import FindingState
+from app.judge.links import Links
 from app.judge.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
-from app.ledger.records import Waiver
+from app.judge.shown import Shown, kind_label
 
 SUMMARY_MARKER = "<!-- canon-gate:summary -->"
 MAX_SUMMARY = 65_535
@@ -22,59 +22,6 @@ MAX_TEXT = 65_535
 MAX_TITLE = 255
 MAX_HINTS_SHOWN = 50
 MAX_NOTE = 1_000
-
-Level = Literal["notice", "warning", "failure"]
-
-
-@dataclass(frozen=True)
-class Links:
-    """Where the full report lives; summaries point there. Either may be unknown."""
-
-    workflow_run_url: str | None = None
-    artifact_url: str | None = None
-
-    def pointer(self) -> str:
-        """Say where the full report is, for text that had to be cut."""
-        if self.artifact_url:
-            where = f"the artifact: {self.artifact_url}"
-        elif self.workflow_run_url:
-            where = f"the `{ARTIFACT_NAME}` artifact of the workflow run: {self.workflow_run_url}"
-        else:
-            where = f"the `{ARTIFACT_NAME}` artifact of the audit workflow run"
-        return f"{ELLIPSIS} (cut; full report in {where})"
-
-    def markdown(self) -> str:
-        parts = []
-        if self.workflow_run_url:
-            parts.append(f"[Workflow run]({self.workflow_run_url})")
-        if self.artifact_url:
-            parts.append(f"[Report artifact]({self.artifact_url})")
-        return " · ".join(parts)
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A finding as the check run shows it: its lifecycle state and the waiver that covers it."""
-
-    finding: Finding
-    state: FindingState
-    waiver: Waiver | None = None
-
-    @property
-    def blocking(self) -> bool:
-        return (
-            self.finding.substantive and self.waiver is None and self.state != FindingState.RESOLVED
-        )
-
-    @property
-    def level(self) -> Level:
-        if self.waiver is not None:
-            return "notice"
-        return "failure" if self.finding.substantive else "warning"
-
-
-def kind_label(finding: Finding) -> str:
-    return finding.kind.value.replace("_", " ")
 
 
 def _location(finding: Finding) -> str:
@@ -256,6 +203,18 @@ def page(parts: Sequence[str], links: Links, limit: int = MAX_SUMMARY) -> str:
     """Join summary parts under the marker and cut the whole to GitHub's limit."""
     text = "\n\n".join([SUMMARY_MARKER, *(p for p in parts if p)])
     return cut(text, limit, links.pointer())
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def insert_note(summary: str, note: str) -> str:
+    """Add a note under a rendered summary's headline, still within GitHub's limit."""
+    marker, _, rest = summary.partition("\n\n")
+    head, _, body = rest.partition("\n\n")
+    text = "\n\n".join(p for p in (marker, head, notes([note]), body) if p)
+    return cut(text, MAX_SUMMARY, f"{ELLIPSIS} (cut)")
 
 
 def headline(icon: str, text: str) -> str:

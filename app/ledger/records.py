@@ -113,10 +113,16 @@ class History(NamedTuple):
     def latest(self) -> AuditRecord | None:
         return self.audits[0] if self.audits else None
 
-    def events(self) -> list[AuditRecord | WaiverRecord]:
-        """Return every record of the PR in the order it happened."""
-        merged: list[AuditRecord | WaiverRecord] = [*self.audits, *self.waivers]
-        return sorted(merged, key=lambda r: r.recorded_at)
+    def previous(self, check_run_id: int | None) -> AuditRecord | None:
+        """The audit a new verdict is compared with: the newest one not of `check_run_id`.
+
+        A redelivered completion may find its own audit recorded already; it must still compare
+        with the one before it.
+        """
+        return next((a for a in self.audits if a.check_run_id != check_run_id), None)
+
+    def recorded(self, check_run_id: int) -> bool:
+        return any(a.check_run_id == check_run_id for a in self.audits)
 
     def waivers_in_force(self) -> dict[str, Waiver]:
         """Return the PR's waivers that still follow their finding, keyed by finding id."""
@@ -138,22 +144,26 @@ def audit_record(
     *,
     repo: str,
     conclusion: str,
+    blocking: Collection[str] = (),
+    cosmetic: int = 0,
+    waived: Collection[str] = (),
     pr: int | None = None,
     head_sha: str | None = None,
     base_sha: str | None = None,
     check_run_id: int | None = None,
     workflow_run_id: int | None = None,
-    waived: Collection[str] = (),
     at: datetime | None = None,
 ) -> AuditRecord:
-    """Build the record of one concluded audit; explicit values win over the report's own."""
+    """Build the record of one concluded audit; explicit values win over the report's own.
+
+    `blocking`, `cosmetic` and `waived` are the verdict's own counts (`app.judge.verdict`
+    decides them); the record only keeps them.
+    """
     run = report.run
     pr = pr if pr is not None else run.pr
     head_sha = head_sha or run.head_sha
     if pr is None or not head_sha:
         raise ValueError("an audit record needs the PR number and head SHA")
-    waived_ids = sorted(set(waived) & {f.id for f in report.findings})
-    unwaived = [f for f in report.findings if f.id not in waived_ids]
     return AuditRecord(
         recorded_at=at or _now(),
         repo=repo,
@@ -163,9 +173,9 @@ def audit_record(
         check_run_id=check_run_id if check_run_id is not None else run.check_run_id,
         workflow_run_id=workflow_run_id if workflow_run_id is not None else run.workflow_run_id,
         conclusion=conclusion,
-        substantive=sum(1 for f in unwaived if f.substantive),
-        cosmetic=sum(1 for f in unwaived if not f.substantive),
-        waived=waived_ids,
+        substantive=len(blocking),
+        cosmetic=cosmetic,
+        waived=sorted(waived),
         report=report,
     )
 

@@ -23,8 +23,9 @@ from action.report import (
 from app.judge import render
 from app.judge.annotations import MAX_MESSAGE_BYTES, annotation, annotation_message
 from app.judge.lifecycle import FindingState
+from app.judge.links import Links
 from app.judge.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
-from app.judge.render import Links, Shown
+from app.judge.shown import Shown
 from app.ledger.records import Waiver
 
 LINKS = Links(artifact_url="https://example.test/artifact")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,10 +20,15 @@ from action.report import (
     SuggestedFix,
     fingerprint,
 )
-from app.judge import verdict
+from app.events import CheckRun, Repository, WorkflowRun
+from app.judge import outcomes, verdict
+from app.judge.artifact import ArtifactProblem, UnsupportedSchema, parse_report
+from app.judge.checkrun import RERUN, RERUN_BUTTON, CheckRunResult
+from app.judge.conclude import Finished, Governance, conclude
 from app.judge.lifecycle import Lifecycle, compare
+from app.judge.links import Links
 from app.judge.render import SUMMARY_MARKER
-from app.judge.verdict import CheckRunResult, Links
+from app.judge.structure import structure_result
 from app.ledger.records import Waiver
 
 LINKS = Links(
@@ -197,20 +203,32 @@ def test_report_error_wins_over_findings_and_waivers() -> None:
     assert result.annotations == ()
 
 
+def finished(report: Report | ArtifactProblem) -> Finished:
+    """A finished audit as the completion handler hands it to `conclude`."""
+    repo = Repository(id=1, full_name="o/r")
+    run = WorkflowRun(id=7, head_sha="b" * 40, status="completed", conclusion="success")
+    check = CheckRun(id=99, name="canon-gate", head_sha="a" * 40, status="in_progress")
+    return Finished(repo, run, check, report)
+
+
 @pytest.mark.parametrize("version", [0, 2, 99])
 def test_unknown_schema_version_names_the_action_version(version: int) -> None:
-    report = make_report(schema_version=version)
-    result = verdict.decide(report, links=LINKS)
+    raw = {**make_report(structure=[]).model_dump(mode="json"), "schema_version": version}
+    with pytest.raises(UnsupportedSchema) as refused:
+        parse_report(json.dumps(raw).encode())
+    outcome = conclude(finished(refused.value), Governance(), LINKS)
+    result = outcome.result
     assert result.conclusion == "action_required"
     assert ACTION_VERSION in result.title
     assert f"schema version {version}" in result.summary
     assert f"**{ACTION_VERSION}**" in result.summary
     assert_within_github_limits(result)
-    assert verdict.structure_result(report.model_copy(update={"structure": []})) is None
+    assert outcome.structure is None
+    assert outcome.record is None
 
 
 def test_not_evaluated_is_failure_with_rerun() -> None:
-    result = verdict.not_evaluated("the artifact is missing", detail="404 Not Found", links=LINKS)
+    result = outcomes.not_evaluated("the artifact is missing", detail="404 Not Found", links=LINKS)
     assert result.conclusion == "failure"
     assert result.title == "Not evaluated: the artifact is missing"
     assert "404 Not Found" in result.summary
@@ -220,7 +238,7 @@ def test_not_evaluated_is_failure_with_rerun() -> None:
 
 def test_not_evaluated_detail_cannot_escape_its_fence() -> None:
     hostile = "```\n<img src=x onerror=alert(1)> @octocat\n````\n# heading"
-    result = verdict.not_evaluated("dispatch failed", detail=hostile)
+    result = outcomes.not_evaluated("dispatch failed", detail=hostile)
     body = result.summary.split("```", 1)[1]
     fence_open = "`" * 5
     assert result.summary.count(fence_open) == 2
@@ -228,7 +246,7 @@ def test_not_evaluated_detail_cannot_escape_its_fence() -> None:
 
 
 def test_setup_required_explains_the_install_exactly() -> None:
-    result = verdict.setup_required(
+    result = outcomes.setup_required(
         "Not Found: workflow canon-gate.yml", workflow_missing=True, status=404, links=LINKS
     )
     assert result.conclusion == "action_required"
@@ -248,45 +266,45 @@ def test_setup_required_explains_the_install_exactly() -> None:
 
 
 def test_setup_required_for_a_refused_dispatch() -> None:
-    result = verdict.setup_required("Unexpected inputs", workflow_missing=False, status=422)
+    result = outcomes.setup_required("Unexpected inputs", workflow_missing=False, status=422)
     assert result.conclusion == "action_required"
     assert "could not be started" in result.summary
     assert "Unexpected inputs" in result.summary
 
 
 def test_simple_states() -> None:
-    superseded = verdict.superseded("b" * 40)
+    superseded = outcomes.superseded("b" * 40)
     assert superseded.conclusion == "cancelled"
     assert superseded.title == "Superseded by bbbbbbb"
-    overdue = verdict.overdue(timedelta(minutes=30), datetime(2026, 1, 1, tzinfo=UTC))
+    overdue = outcomes.overdue(timedelta(minutes=30), datetime(2026, 1, 1, tzinfo=UTC))
     assert overdue.conclusion == "timed_out"
     assert "30 minutes" in overdue.summary
     assert "2026-01-01T00:00:00+00:00" in overdue.summary
-    approval = verdict.awaiting_approval(links=LINKS)
+    approval = outcomes.awaiting_approval(links=LINKS)
     assert approval.conclusion == "action_required"
     assert "/canon-gate rerun" in approval.summary
-    duplicate = verdict.duplicate(42)
+    duplicate = outcomes.duplicate(42)
     assert duplicate.conclusion == "cancelled"
     for result in (superseded, overdue, approval, duplicate):
-        assert result.actions == (verdict.RERUN_BUTTON,)
+        assert result.actions == (RERUN_BUTTON,)
         assert_within_github_limits(result)
 
 
 def test_rerun_identifier_matches_the_button() -> None:
-    assert verdict.RERUN == verdict.RERUN_BUTTON["identifier"] == "rerun"
+    assert RERUN == RERUN_BUTTON["identifier"] == "rerun"
 
 
 @pytest.mark.parametrize(
     "result",
     [
         verdict.decide(make_report(make_finding(), error="boom")),
-        verdict.decide(make_report(schema_version=2)),
-        verdict.not_evaluated("x"),
-        verdict.setup_required(),
-        verdict.superseded("c" * 40),
-        verdict.overdue(timedelta(minutes=1)),
-        verdict.awaiting_approval(),
-        verdict.duplicate(1),
+        conclude(finished(UnsupportedSchema(2)), Governance(), LINKS).result,
+        outcomes.not_evaluated("x"),
+        outcomes.setup_required(),
+        outcomes.superseded("c" * 40),
+        outcomes.overdue(timedelta(minutes=1)),
+        outcomes.awaiting_approval(),
+        outcomes.duplicate(1),
     ],
 )
 def test_not_evaluated_paths_are_never_success(result: CheckRunResult) -> None:
@@ -414,11 +432,11 @@ def test_result_guards_its_limits() -> None:
 
 
 def test_structure_not_run_is_none() -> None:
-    assert verdict.structure_result(make_report()) is None
+    assert structure_result(make_report()) is None
 
 
 def test_structure_clean_is_success() -> None:
-    result = verdict.structure_result(make_report(structure=[]))
+    result = structure_result(make_report(structure=[]))
     assert result is not None
     assert result.conclusion == "success"
     assert result.annotations == ()
@@ -430,7 +448,7 @@ def test_structure_problems_fail_on_their_exact_lines() -> None:
         StructureProblem(path="canon/b.md", line=7, rule="status", message="unknown status 'x'"),
         StructureProblem(path="canon/a.md", line=2, rule="required", message="missing `uri`"),
     ]
-    result = verdict.structure_result(make_report(structure=problems), links=LINKS)
+    result = structure_result(make_report(structure=problems), links=LINKS)
     assert result is not None
     assert result.conclusion == "failure"
     assert result.title == "Canon structure: 2 problems"
@@ -443,7 +461,7 @@ def test_structure_problems_fail_on_their_exact_lines() -> None:
 
 def test_structure_stands_even_when_the_session_failed() -> None:
     problem = StructureProblem(path="canon/a.md", line=1, rule="cycle", message="a -> a")
-    result = verdict.structure_result(make_report(structure=[problem], error="quota"))
+    result = structure_result(make_report(structure=[problem], error="quota"))
     assert result is not None
     assert result.conclusion == "failure"
 
@@ -453,7 +471,7 @@ def test_many_structure_problems_are_batched() -> None:
         StructureProblem(path=f"canon/{i}.md", line=i + 1, rule="r", message="m" * 1_000)
         for i in range(130)
     ]
-    result = verdict.structure_result(make_report(structure=problems))
+    result = structure_result(make_report(structure=problems))
     assert result is not None
     assert [len(p["output"]["annotations"]) for p in result.payloads()] == [50, 50, 30]  # type: ignore[index]
     assert_within_github_limits(result)

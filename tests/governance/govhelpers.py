@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Classification, Finding, Kind, Location, Report, RunInfo
-from app.ledger.records import Waiver, audit_record, waiver_record
+from app.judge.verdict import assess
+from app.ledger.records import AuditRecord, Waiver, audit_record, waiver_record
 from app.ledger.store import LedgerCommit, write_record
 
 INSTALLATION = 7
@@ -37,9 +38,26 @@ def make_report(*findings: Finding, pr: int = 12, head: str = "a" * 40) -> Repor
     )
 
 
+def judged_record(
+    report: Report, *, repo: str, waived: Collection[str] = (), **fields: Any
+) -> AuditRecord:
+    """An audit record carrying the verdict's own counts, as the App's completion builds it."""
+    run = report.run
+    waivers = {fid: Waiver(fid, "r", "u", T0, run.pr or 0, run.head_sha or "") for fid in waived}
+    judged = assess(report, waivers, None)
+    return audit_record(
+        report,
+        repo=repo,
+        blocking=judged.blocking,
+        cosmetic=judged.cosmetic,
+        waived=judged.waived,
+        **fields,
+    )
+
+
 async def record_audit(gh: GitHubAPI, repo: str, report: Report, **fields: Any) -> LedgerCommit:
-    """Commit one audit record, as the App's governance step does."""
-    return await write_record(gh, repo, audit_record(report, repo=repo, **fields))
+    """Commit one audit record, as the App's completion does."""
+    return await write_record(gh, repo, judged_record(report, repo=repo, **fields))
 
 
 async def record_waiver(gh: GitHubAPI, repo: str, waiver: Waiver, **fields: Any) -> LedgerCommit:

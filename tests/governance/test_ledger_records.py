@@ -20,7 +20,7 @@ from app.ledger.records import (
     render_record,
     waiver_record,
 )
-from tests.governance.govhelpers import REPO, T0, make_finding, make_report
+from tests.governance.govhelpers import REPO, T0, judged_record, make_finding, make_report
 
 F1, F2, F3 = "cg-0000000001", "cg-0000000002", "cg-0000000003"
 
@@ -29,7 +29,7 @@ def test_an_audit_record_counts_unwaived_findings_and_names_its_file() -> None:
     report = make_report(
         make_finding(F1), make_finding(F2), make_finding(F3, Classification.COSMETIC)
     )
-    record = audit_record(
+    record = judged_record(
         report, repo=REPO, conclusion="failure", waived=[F2, "cg-ffffffffff"], at=T0
     )
     assert (record.pr, record.head_sha, record.check_run_id) == (12, "a" * 40, 99)
@@ -88,21 +88,26 @@ def test_records_round_trip_through_their_files() -> None:
         parse_record('{"kind": "other"}')
 
 
-def test_history_orders_events_and_finds_waivers_in_force() -> None:
+def test_history_finds_the_previous_audit_and_the_waivers_in_force() -> None:
     first = audit_record(make_report(make_finding(F1)), repo=REPO, conclusion="failure", at=T0)
     waiver = waiver_record(
         Waiver(F1, "r", "bob", T0 + timedelta(minutes=1), 12, "a" * 40), repo=REPO
     )
-    second = audit_record(
+    second = judged_record(
         make_report(make_finding(F1), head="d" * 40),
         repo=REPO,
         conclusion="success",
         waived=[F1],
+        check_run_id=100,
         at=T0 + timedelta(minutes=2),
     )
     history = History([second, first], [waiver])
     assert history.latest == second
-    assert history.events() == [first, waiver, second]
+    # A redelivered completion of check run 100 compares with the audit before its own.
+    assert history.previous(100) == first
+    assert history.previous(99) == second
+    assert history.recorded(100)
+    assert not history.recorded(101)
     assert history.waivers_in_force() == {F1: waiver.to_waiver()}
 
 

@@ -11,7 +11,9 @@ from action.report import Classification, Finding, Kind, Location, Report
 from app.judge.commands import (
     HELP,
     Accepted,
+    Command,
     CommentContext,
+    Decision,
     Help,
     Ignored,
     Malformed,
@@ -42,6 +44,16 @@ def finding(fid: str = FID, classification: Classification = Classification.SUBS
 REPORT = Report(findings=[finding()])
 
 
+def waive(
+    context: CommentContext, command: Command, latest: Report | None, *, ledger: bool = True
+) -> Decision:
+    """Decide a comment as the handler does: the command's rules, then the waiver's."""
+    decision = check_command(context, command)
+    if not isinstance(command, Waive):
+        return decision
+    return check_waiver(decision, command, latest, ledger_enabled=ledger)
+
+
 def ctx(**changes: object) -> CommentContext:
     base: dict[str, object] = {
         "action": "created",
@@ -49,7 +61,6 @@ def ctx(**changes: object) -> CommentContext:
         "sender_login": "alice",
         "sender_type": "User",
         "permission": "write",
-        "ledger_enabled": True,
         "app_slug": "canon-gate",
     }
     base.update(changes)
@@ -108,18 +119,18 @@ def test_first_command_wins() -> None:
 
 
 def test_a_valid_waiver_is_accepted_with_its_finding() -> None:
-    decision = check_waiver(ctx(), Waive(FID, "ok"), REPORT)
+    decision = waive(ctx(), Waive(FID, "ok"), REPORT)
     assert decision == Accepted(Waive(FID, "ok"), finding())
 
 
 @pytest.mark.parametrize("permission", ["admin", "maintain", "write"])
 def test_write_maintain_admin_may_waive(permission: str) -> None:
-    assert isinstance(check_waiver(ctx(permission=permission), Waive(FID, "r"), REPORT), Accepted)
+    assert isinstance(waive(ctx(permission=permission), Waive(FID, "r"), REPORT), Accepted)
 
 
 @pytest.mark.parametrize("permission", ["read", "triage", "none", None])
 def test_read_only_users_are_refused(permission: str | None) -> None:
-    decision = check_waiver(ctx(permission=permission), Waive(FID, "r"), REPORT)
+    decision = waive(ctx(permission=permission), Waive(FID, "r"), REPORT)
     assert isinstance(decision, Refused)
     assert "write, maintain or admin" in decision.reply
     assert "@alice" in decision.reply
@@ -127,14 +138,14 @@ def test_read_only_users_are_refused(permission: str | None) -> None:
 
 @pytest.mark.parametrize("action", ["edited", "deleted"])
 def test_edited_or_deleted_comments_change_nothing(action: str) -> None:
-    decision = check_waiver(ctx(action=action), Waive(FID, "r"), REPORT)
+    decision = waive(ctx(action=action), Waive(FID, "r"), REPORT)
     assert isinstance(decision, Refused)
     assert action in decision.reply
     assert "new comment" in decision.reply
 
 
 def test_an_issue_comment_is_refused() -> None:
-    decision = check_waiver(ctx(on_pull_request=False), Waive(FID, "r"), REPORT)
+    decision = waive(ctx(on_pull_request=False), Waive(FID, "r"), REPORT)
     assert isinstance(decision, Refused)
     assert "pull request" in decision.reply
     assert "issue" in decision.reply
@@ -151,27 +162,27 @@ def test_an_issue_comment_is_refused() -> None:
     ],
 )
 def test_bots_and_the_app_itself_are_ignored(login: str, kind: str) -> None:
-    decision = check_waiver(ctx(sender_login=login, sender_type=kind), Waive(FID, "r"), REPORT)
+    decision = waive(ctx(sender_login=login, sender_type=kind), Waive(FID, "r"), REPORT)
     assert isinstance(decision, Ignored)
     assert is_bot(login, kind, "canon-gate")
 
 
 def test_ledger_off_makes_waivers_unavailable() -> None:
-    decision = check_waiver(ctx(ledger_enabled=False), Waive(FID, "r"), REPORT)
+    decision = waive(ctx(), Waive(FID, "r"), REPORT, ledger=False)
     assert isinstance(decision, Refused)
     assert "unavailable" in decision.reply
     assert "ledger: false" in decision.reply
 
 
 def test_unknown_finding_id_is_refused() -> None:
-    decision = check_waiver(ctx(), Waive("cg-ffffffffff", "r"), REPORT)
+    decision = waive(ctx(), Waive("cg-ffffffffff", "r"), REPORT)
     assert isinstance(decision, Refused)
     assert "cg-ffffffffff" in decision.reply
     assert "latest" in decision.reply
 
 
 def test_no_audit_yet_is_refused() -> None:
-    decision = check_waiver(ctx(), Waive(FID, "r"), None)
+    decision = waive(ctx(), Waive(FID, "r"), None)
     assert isinstance(decision, Refused)
     assert "no recorded" in decision.reply
 
@@ -179,7 +190,7 @@ def test_no_audit_yet_is_refused() -> None:
 def test_a_malformed_waiver_is_refused_with_its_own_reply() -> None:
     command = parse_command(f"/canon-gate waive {FID}")
     assert command is not None
-    decision = check_waiver(ctx(), command, REPORT)
+    decision = waive(ctx(), command, REPORT)
     assert isinstance(decision, Refused)
     assert "needs a reason" in decision.reply
 

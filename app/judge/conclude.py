@@ -1,0 +1,166 @@
+"""Conclude a finished audit: the one pure decision behind `workflow_run.completed`.
+
+The handler fetches the artifact, the check run, the base's config and the PR's ledger, calls
+`conclude` once, and writes what it returns: the check run's result, the ledger record, the
+structure check run and the lifecycle comment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from action.config import AppConfig
+from action.report import Report
+from app.events import CheckRun, Repository, WorkflowRun
+from app.judge import comment, outcomes, verdict
+from app.judge.artifact import ArtifactProblem, UnsupportedSchema
+from app.judge.checkrun import CheckRunResult
+from app.judge.correlate import parse_external_id
+from app.judge.lifecycle import compare
+from app.judge.links import Links
+from app.judge.structure import structure_result
+from app.ledger.records import AuditRecord, History, audit_record
+
+# Why a workflow run that ended without a report could not judge.
+_FAILED_RUN = {
+    "failure": "the audit workflow failed before it wrote a report",
+    "cancelled": "the audit workflow was cancelled",
+    "timed_out": "the audit workflow timed out",
+    "startup_failure": "the audit workflow could not start",
+    "action_required": "the audit workflow is waiting for approval to run",
+    "stale": "the audit workflow went stale",
+}
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the handler fetched about one finished run of the audit workflow."""
+
+    repo: Repository
+    workflow_run: WorkflowRun
+    check_run: CheckRun
+    # The validated report, or why the artifact could not give one.
+    report: Report | ArtifactProblem
+    # Set when the report may not govern this check run (found by I/O, e.g. a manual run's base).
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class Governance:
+    """The base's config and the PR's ledger, as read for this audit."""
+
+    config: AppConfig = field(default_factory=AppConfig)
+    # None when the ledger is off or could not be read (`notes` then say why).
+    history: History | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything a finished audit writes."""
+
+    result: CheckRunResult
+    # The PR the audit judged, when known.
+    pr: int | None = None
+    # The ledger record to commit; None when the ledger is off or already holds it.
+    record: AuditRecord | None = None
+    # The `canon-gate/structure` check run, when the structural check ran.
+    structure: CheckRunResult | None = None
+    # The lifecycle comment's body, when the config asks for one.
+    comment: str | None = None
+
+
+def belongs(report: Report, check_run: CheckRun, workflow_run_id: int) -> bool:
+    """Tell whether a report was written for this check run, by this workflow run."""
+    info = report.run
+    if info.head_sha and info.head_sha != check_run.head_sha:
+        return False
+    key = parse_external_id(check_run.external_id)
+    if key is not None and key.base_sha and info.base_sha != key.base_sha:
+        # The App chose the governing base when it dispatched; nothing else may choose it.
+        return False
+    if info.check_run_id is not None and info.check_run_id != check_run.id:
+        return False
+    return info.workflow_run_id is None or info.workflow_run_id == workflow_run_id
+
+
+def usable_report(finished: Finished) -> Report | str:
+    """The report that may judge this check run, or why there is none."""
+    run, report = finished.workflow_run, finished.report
+    if isinstance(report, ArtifactProblem):
+        if run.conclusion != "success":
+            # A failed job means the audit could not run: say why the run ended.
+            return _FAILED_RUN.get(
+                run.conclusion or "", f"the audit workflow ended {run.conclusion}"
+            )
+        return str(report)
+    if not belongs(report, finished.check_run, run.id):
+        return "the report does not belong to this check run (SHA or id mismatch)"
+    if finished.refused is not None:
+        return finished.refused
+    return report
+
+
+def conclude(
+    finished: Finished,
+    governance: Governance,
+    links: Links,
+    *,
+    workflow_file: str = outcomes.DEFAULT_WORKFLOW_FILE,
+) -> Outcome:
+    """Decide everything a finished audit writes, from what was fetched."""
+    if isinstance(finished.report, UnsupportedSchema):
+        version = finished.report.version
+        return Outcome(
+            outcomes.unsupported_schema(version, workflow_file=workflow_file, links=links)
+        )
+    report = usable_report(finished)
+    if isinstance(report, str):
+        return Outcome(outcomes.not_evaluated(report, links=links))
+    check_run, history = finished.check_run, governance.history
+    key = parse_external_id(check_run.external_id)
+    pr = report.run.pr or (key.pr if key else None)
+    waivers = history.waivers_in_force() if history else {}
+    previous = history.previous(check_run.id) if history else None
+    lifecycle = (
+        compare(previous.report if previous else None, report, waivers)
+        if report.evaluated
+        else None
+    )
+    notes = governance.notes
+    if report.evaluated:
+        judged = verdict.assess(report, waivers, lifecycle)
+        result = verdict.render_verdict(
+            report, judged, lifecycle=lifecycle is not None, links=links, notes=notes
+        )
+    else:
+        judged, result = None, verdict.decide(report, links=links, notes=notes)
+    record = None
+    if (
+        governance.config.ledger
+        and pr is not None
+        and not (history and history.recorded(check_run.id))
+    ):
+        record = audit_record(
+            report,
+            repo=finished.repo.full_name,
+            conclusion=result.conclusion,
+            blocking=judged.blocking if judged else (),
+            cosmetic=judged.cosmetic if judged else 0,
+            waived=judged.waived if judged else (),
+            pr=pr,
+            head_sha=check_run.head_sha,
+            base_sha=report.run.base_sha or (key.base_sha if key else None),
+            check_run_id=check_run.id,
+            workflow_run_id=finished.workflow_run.id,
+        )
+    body = None
+    if governance.config.comment and pr is not None and lifecycle is not None:
+        body = comment.render(
+            lifecycle,
+            conclusion=result.conclusion,
+            head_sha=check_run.head_sha,
+            waivers=waivers,
+            details_url=links.workflow_run_url,
+        )
+    return Outcome(result, pr, record, structure_result(report, links=links), body)

@@ -1,0 +1,179 @@
+"""The conclusions that are not a verdict: not evaluated, setup required, superseded, timed out.
+
+Pure, like the verdict: each returns a `CheckRunResult`, and none of them is ever `success`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from action.config import CONFIG_PATH
+from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, Report
+from app.judge import render
+from app.judge.checkrun import CheckRunResult
+from app.judge.links import Links
+from app.judge.markdown import inline, one_line, shorten
+
+# The audit workflow's file name under `.github/workflows/` (the App's `WORKFLOW_FILE` setting).
+DEFAULT_WORKFLOW_FILE = "canon-gate.yml"
+_NO_LINKS = Links()
+
+
+def workflow_path(workflow_file: str) -> str:
+    """Where a repository keeps the audit workflow."""
+    return f".github/workflows/{workflow_file}"
+
+
+def not_evaluated(
+    reason: str,
+    *,
+    detail: str | None = None,
+    links: Links = _NO_LINKS,
+    report: Report | None = None,
+    notes: Sequence[str] = (),
+) -> CheckRunResult:
+    """Conclude `failure` for an audit that did not produce a usable verdict; never success.
+
+    For a workflow run that failed, was cancelled or timed out, a missing or invalid artifact,
+    a failed dispatch, or a report whose session did not complete (`report` adds its figures).
+    """
+    parts = [
+        render.headline("⚠️", f"Not evaluated: {reason}"),
+        render.notes(notes),
+        "The audit did not produce a verdict, so the merge stays blocked. "
+        "Press **Re-run** or comment `/canon-gate rerun` to try again.",
+        render.detail_block(detail),
+        links.markdown(),
+        render.session_figures(report.run) if report is not None else "",
+        render.hints_section(report.hints) if report is not None else "",
+    ]
+    return CheckRunResult(
+        conclusion="failure",
+        title=shorten(f"Not evaluated: {reason}", render.MAX_TITLE),
+        summary=render.page(parts, links),
+    )
+
+
+def unsupported_schema(
+    version: object, *, workflow_file: str = DEFAULT_WORKFLOW_FILE, links: Links = _NO_LINKS
+) -> CheckRunResult:
+    """Refuse a report whose schema this App cannot read; the client must re-pin the action."""
+    workflow = workflow_path(workflow_file)
+    known = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
+    parts = [
+        render.headline("⚠️", "Not evaluated: unsupported report schema"),
+        f"The audit wrote a report with schema version {version}, and this App reads version "
+        f"{known}. Pin the canon-gate action to **{ACTION_VERSION}** in `{workflow}` on the "
+        f"default branch (or run `canon-gate init` again to rewrite the workflow), then press "
+        "**Re-run** or comment `/canon-gate rerun`.",
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="action_required",
+        title=f"Not evaluated: report schema {version} unsupported; use action {ACTION_VERSION}",
+        summary=render.page(parts, links),
+    )
+
+
+def setup_required(
+    message: str | None = None,
+    *,
+    workflow_missing: bool = True,
+    status: int | None = None,
+    workflow_file: str = DEFAULT_WORKFLOW_FILE,
+    links: Links = _NO_LINKS,
+) -> CheckRunResult:
+    """Conclude `action_required` when the audit workflow is missing or dispatch was refused.
+
+    `message` is the error GitHub gave (quoted verbatim); `status` its HTTP status, if known.
+    """
+    what = "is not installed" if workflow_missing else "could not be started"
+    workflow = workflow_path(workflow_file)
+    answer = f" (GitHub answered {status})" if status is not None else ""
+    parts = [
+        render.headline("🛠️", f"Setup required: the canon-gate audit workflow {what}"),
+        f"canon-gate could not dispatch `{workflow}` on the default branch{answer}. "
+        "To install the workflow:",
+        "1. In a checkout of this repository, run `canon-gate init`. It writes "
+        f"`{workflow}` and a starter config `{CONFIG_PATH}`.\n"
+        "2. Commit both files to the **default branch**: the workflow that judges a pull "
+        "request always comes from there, so a pull request cannot add or change it.\n"
+        "3. Add the repository secret `CLAUDE_CODE_OAUTH_TOKEN` (Settings → Secrets and variables "
+        "→ Actions) holding the token that `claude setup-token` prints.\n"
+        "4. Press **Re-run** here, or comment `/canon-gate rerun` on the pull request.",
+        "The error GitHub gave:" if message else "",
+        render.detail_block(message),
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="action_required",
+        title="Setup required: install the canon-gate workflow",
+        summary=render.page(parts, links),
+    )
+
+
+def superseded(newer_sha: str) -> CheckRunResult:
+    """Conclude `cancelled` for a run that a newer push replaced."""
+    sha = inline(shorten(newer_sha, 40))
+    return CheckRunResult(
+        conclusion="cancelled",
+        title=f"Superseded by {one_line(newer_sha)[:7]}",
+        summary=render.page(
+            [
+                render.headline("⏭️", "Superseded"),
+                f"A newer commit ({sha}) was pushed; its audit replaces this one.",
+            ],
+            _NO_LINKS,
+        ),
+    )
+
+
+def duplicate(kept_check_run_id: int) -> CheckRunResult:
+    """Conclude `cancelled` for a duplicate created by a race between replicas."""
+    return CheckRunResult(
+        conclusion="cancelled",
+        title="Duplicate run",
+        summary=render.page(
+            [
+                render.headline("⏭️", "Duplicate"),
+                f"Check run {kept_check_run_id} audits this commit; this one was a duplicate.",
+            ],
+            _NO_LINKS,
+        ),
+    )
+
+
+def overdue(
+    limit: timedelta, started_at: datetime | None = None, *, links: Links = _NO_LINKS
+) -> CheckRunResult:
+    """Conclude `timed_out` for an audit whose workflow never reported back within `limit`."""
+    minutes = max(int(limit.total_seconds() // 60), 1)
+    since = f" (started {started_at.isoformat(timespec='seconds')})" if started_at else ""
+    parts = [
+        render.headline("⏱️", "Timed out"),
+        f"The audit workflow{since} did not report back within {minutes} minutes, so this "
+        "run was not evaluated and the merge stays blocked. Press **Re-run** or comment "
+        "`/canon-gate rerun` to try again.",
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="timed_out",
+        title=f"Not evaluated: no result within {minutes} minutes",
+        summary=render.page(parts, links),
+    )
+
+
+def awaiting_approval(*, links: Links = _NO_LINKS) -> CheckRunResult:
+    """Conclude `action_required` for a fork PR that waits for a maintainer's approval."""
+    parts = [
+        render.headline("✋", "Waiting for a maintainer"),
+        "This pull request comes from a fork. Before the audit session reads it, someone with "
+        "write access must comment `/canon-gate rerun` on the pull request (or press **Re-run**).",
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="action_required",
+        title="Waiting for a maintainer's /canon-gate rerun",
+        summary=render.page(parts, links),
+    )
