@@ -23,10 +23,6 @@ class Account(_Payload):
     login: str
     type: str = "User"
 
-    @property
-    def is_bot(self) -> bool:
-        return self.type == "Bot" or self.login.endswith("[bot]")
-
 
 class Repository(_Payload):
     id: int

@@ -8,10 +8,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from action.config import CONFIG_PATH
+from action.errors import CanonGateError
 from app import resources
+from app.judge.outcomes import DEFAULT_WORKFLOW_FILE, workflow_path
 
-WORKFLOW_PATH = ".github/workflows/canon-gate.yml"
-CONFIG_PATH = ".github/canon-gate.yml"
+WORKFLOW_PATH = workflow_path(DEFAULT_WORKFLOW_FILE)
 # The packaged workflow names the action by this reference; init swaps in the chosen one.
 TEMPLATE_ACTION = "canon-gate/canon-gate/action@v1"
 DEFAULT_ACTION_REPO = "canon-gate/canon-gate"
@@ -84,7 +86,7 @@ structure:
 """
 
 
-class InitError(Exception):
+class InitError(CanonGateError):
     """init cannot go ahead; the message says why and what to do."""
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
 import json
 import sys
 import uuid
@@ -18,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from app.edge.settings import Settings
+from app.edge.signature import sign
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,16 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--delivery-id", help="the X-GitHub-Delivery GUID (default: a new one)")
 
 
-def signature(body: bytes, secret: str) -> str:
-    """The `X-Hub-Signature-256` header GitHub would send with `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def delivery_headers(event: str, body: bytes, secret: str, delivery_id: str) -> dict[str, str]:
     return {
         "X-GitHub-Event": event,
         "X-GitHub-Delivery": delivery_id,
-        "X-Hub-Signature-256": signature(body, secret),
+        "X-Hub-Signature-256": sign(body, secret),
         "Content-Type": "application/json",
         "User-Agent": "canon-gate-receive",
     }

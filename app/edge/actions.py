@@ -8,7 +8,8 @@ from typing import Any
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
-from app.edge.errors import CanonGateError, is_transient
+from action.errors import CanonGateError
+from app.edge.errors import is_transient
 from app.events import Repository
 from app.judge.correlate import AuditKey, check_run_id_of
 

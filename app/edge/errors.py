@@ -1,4 +1,4 @@
-"""The App's error classes and how a GitHub failure is classified at the webhook edge."""
+"""How a failure is classified at the webhook edge: worth a replay, or not."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ import asyncio
 import aiohttp
 from gidgethub import BadRequest, GitHubBroken, HTTPException, RateLimitExceeded
 
-
-class CanonGateError(Exception):
-    """Base class of the App's own errors."""
+from action.errors import CanonGateError
 
 
 class TransientError(CanonGateError):
     """Worth replaying: the delivery is answered 5xx so GitHub's delivery log can redeliver it."""
-
-
-class PermanentError(CanonGateError):
-    """A replay would fail the same way: logged and answered 2xx with the reason."""
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.judge.outcomes import DEFAULT_WORKFLOW_FILE
+
 
 class Settings(BaseSettings):
     """Operator configuration. Credentials are configuration, never App state."""
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "CANON_GATE_PORT"))
     # Where `canon-gate serve` stores credentials after the registration flow.
     env_file: Path = Path(".env")
-    workflow_file: str = "canon-gate.yml"
+    workflow_file: str = DEFAULT_WORKFLOW_FILE
     # GitHub wants an answer within 10 s; leave room for the response itself.
     delivery_budget_seconds: float = 8.0
     # A check run still active after this long is concluded `timed_out` by the next event.

@@ -7,8 +7,6 @@ delivery was fully handled, so a redelivery of one that failed is handled again.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -21,19 +19,14 @@ from pydantic import ValidationError
 
 from app.edge import metrics
 from app.edge.context import Context
-from app.edge.errors import PermanentError, is_transient
+from app.edge.errors import is_transient
 from app.edge.runtime import RUNTIME
+from app.edge.signature import signature_matches
 
 log = logging.getLogger(__name__)
 
 # https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
-
-
-def signature_matches(body: bytes, header: str, secret: str) -> bool:
-    """Check `X-Hub-Signature-256` in constant time."""
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.encode())
 
 
 async def dispatch_all(router: Router, event: sansio.Event, ctx: Context) -> int:
@@ -131,7 +124,7 @@ async def handle_delivery(request: web.Request) -> web.Response:
         runtime.handled.add(delivery_id)
         response = _answer(422, "payload cannot be acted on", errors=exc.error_count())
     except Exception as exc:
-        if not is_transient(exc) and isinstance(exc, PermanentError | BadRequest):
+        if not is_transient(exc) and isinstance(exc, BadRequest):
             # The installation or repository is gone, or a 4xx we caused: a replay would fail
             # the same way, so say why and let it rest.
             outcome = "gone"

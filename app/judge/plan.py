@@ -20,7 +20,6 @@ class StartPlan:
     cancel: list[CheckRun] = field(default_factory=list)
     # A queued run nobody dispatched yet (a crash or a failed delivery): dispatch for it.
     resume: CheckRun | None = None
-    create: bool = False
     skip_reason: str | None = None
 
 
@@ -60,13 +59,13 @@ def plan_start(
             return StartPlan(time_out=stale, resume=made[0])
         if made:
             return StartPlan(skip_reason="this re-run request was already handled")
-        return StartPlan(time_out=stale, cancel=active, create=True)
+        return StartPlan(time_out=stale, cancel=active)
     if not active:
         # A superseded, timed-out or setup-blocked run did not judge this SHA; audit it.
         judged = any(r.status == "completed" and r.conclusion in JUDGED for r in existing)
         if judged and not stale:
             return StartPlan(skip_reason="this head SHA was already audited")
-        return StartPlan(time_out=stale, create=True)
+        return StartPlan(time_out=stale)
     newest, extra = active[0], active[1:]
     # Two replicas may both have created a run in the same instant: keep the newest only.
     if newest.status == "queued" and not newest.details_url:

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
+from action.errors import CanonGateError
 from app.ledger.records import (
     README,
     README_PATH,
@@ -48,7 +49,7 @@ class LedgerCommit:
     attempts: int
 
 
-class LedgerError(Exception):
+class LedgerError(CanonGateError):
     """The ledger could not be written or read; `reason` is fit for a check run summary."""
 
     def __init__(self, reason: str) -> None:
@@ -278,8 +279,3 @@ async def _read_blob(
         # A hand-edited or foreign file: skip it rather than losing the whole history.
         logger.warning("ledger.bad_record", extra={"repo": repo, "path": path})
         return None
-
-
-async def read_latest_audit(gh: GitHubAPI, repo: str, pr: int) -> History:
-    """Read the newest audit of a PR and all its waivers."""
-    return await read_history(gh, repo, pr, audits_limit=1)

@@ -21,7 +21,6 @@ from app.ledger.store import (
     LedgerUnreadable,
     LedgerWriteRefused,
     read_history,
-    read_latest_audit,
     write_record,
 )
 from tests.governance.govhelpers import (
@@ -194,7 +193,7 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
     assert routes[2:] == [BASE + "/git/blobs/{file_sha}"] * 4
 
     fake_github.calls.clear()
-    latest = await read_latest_audit(gh, REPO, 12)
+    latest = await read_history(gh, REPO, 12, audits_limit=1)
     assert [a.report for a in latest.audits] == [push3]
     assert len(latest.waivers) == 1
     assert len(fake_github.calls) == 2 + 2  # ref, tree, newest audit, the waiver

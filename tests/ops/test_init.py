@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from action.config import ACTION_KEYS, APP_KEYS, AppConfig, Config, parse_config
+from action.config import ACTION_KEYS, APP_KEYS, CONFIG_PATH, AppConfig, Config, parse_config
 from app import resources
-from app.cli.init_repo import CONFIG_PATH, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
+from app.cli.init_repo import STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
 from app.cli.main import main
 
 

@@ -21,10 +21,11 @@ async def receive(*args: str) -> int:
 
 
 def test_the_signature_matches_githubs_published_example() -> None:
-    from app.cli.receive import signature
+    from app.edge.signature import sign, signature_matches
 
     expected = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-    assert signature(b"Hello, World!", "It's a Secret to Everybody") == f"sha256={expected}"
+    assert sign(b"Hello, World!", "It's a Secret to Everybody") == f"sha256={expected}"
+    assert signature_matches(b"Hello, World!", f"sha256={expected}", "It's a Secret to Everybody")
 
 
 async def test_receive_posts_a_signed_payload_the_app_handles(
