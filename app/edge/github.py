@@ -1,5 +1,7 @@
 """The GitHub client: gidgethub over the App's one aiohttp session, with retries and metrics.
 
+Retries go through stamina (as the ledger's compare-and-swap does); `retry_delay` decides them.
+
 `GitHubApp` holds the App's credentials and the installation-token cache (an optimisation only:
 every token can be minted again). `GitHub` is one gidgethub client bound to one token and to the
 current delivery's deadline, so retries never outlive GitHub's 10-second window.
@@ -17,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import gidgethub.aiohttp
+import stamina
 from gidgethub import BadRequest, GitHubBroken, HTTPException, RateLimitExceeded
 
 from app.edge import metrics
@@ -55,8 +58,6 @@ def retry_delay(
     may have been processed, so only idempotent methods are repeated; the others are made safe
     by checking GitHub's state first when the delivery is replayed.
     """
-    if attempt >= MAX_ATTEMPTS:
-        return None
     status = int(exc.status_code)
     headers: Mapping[str, str] = exc.headers or {}
     limited = isinstance(exc, RateLimitExceeded) or status == 429
@@ -111,28 +112,43 @@ class GitHub(gidgethub.aiohttp.GitHubAPI):
             )
         return status, response_headers, data
 
-    async def handle_rate_limit_error(
-        self, *, method: str, url: str, exception: HTTPException, attempt: int
-    ) -> bool:
-        delay = retry_delay(method, exception, attempt, now=time.time(), rng=self._rng)
-        if delay is None:
-            return False
-        loop_now = asyncio.get_running_loop().time()
-        if self.deadline is not None and loop_now + delay > self.deadline:
-            # Past the delivery's budget: answer 5xx and leave the rest to redelivery.
-            return False
-        log.info(
-            "github.retry",
-            extra={
-                "method": method,
-                "route": route_of(url, self.base_url),
-                "status": int(exception.status_code),
-                "attempt": attempt,
-                "delay_s": round(delay, 3),
-            },
-        )
-        await self.sleep(delay)
-        return True
+    async def _make_request(
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> tuple[bytes, str | None, int]:
+        """Make one logical request; stamina retries it when `retry_delay` allows.
+
+        Retries never outlive the delivery's deadline: a wait that would pass it is not taken,
+        and the failure is answered 5xx for GitHub's delivery log to replay.
+        """
+        attempt = 0
+
+        def backoff(exc: Exception) -> float | bool:
+            if not isinstance(exc, HTTPException):
+                return False
+            delay = retry_delay(method, exc, attempt, now=time.time(), rng=self._rng)
+            loop_now = asyncio.get_running_loop().time()
+            if delay is None or (self.deadline is not None and loop_now + delay > self.deadline):
+                return False
+            log.info(
+                "github.retry",
+                extra={
+                    "method": method,
+                    "route": route_of(url, self.base_url),
+                    "status": int(exc.status_code),
+                    "attempt": attempt,
+                    "delay_s": round(delay, 3),
+                },
+            )
+            return delay
+
+        async for retry in stamina.retry_context(on=backoff, attempts=MAX_ATTEMPTS, timeout=None):
+            with retry:
+                attempt = retry.num
+                result: tuple[bytes, str | None, int] = await super()._make_request(
+                    method, url, *args, **kwargs
+                )
+                return result
+        raise AssertionError("unreachable: stamina re-raises the last failure")
 
 
 class GitHubApp:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from app.events import Repository, WorkflowRun
+from app.judge.outcomes import workflow_path
 
 # A re-run adds `:via=<trigger>` (the delivery that asked for it); a structure check run adds
 # `:check=<id>`, naming the audit it belongs to.
@@ -62,7 +63,7 @@ def workflow_run_id_of(details_url: str | None) -> int | None:
 
 
 def is_audit_workflow(run: WorkflowRun, workflow_file: str) -> bool:
-    return run.path.split("@", 1)[0] == f".github/workflows/{workflow_file}"
+    return run.path.split("@", 1)[0] == workflow_path(workflow_file)
 
 
 def untrusted(run: WorkflowRun, repo: Repository) -> str | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, NamedTuple
 
+import stamina
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
@@ -125,6 +125,10 @@ async def _read_head(gh: GitHubAPI, repo: str) -> _Head | None:
     return _Head(sha, str(commit["tree"]["sha"]))
 
 
+class _Race(CanonGateError):
+    """Another writer moved the branch between our read and our compare-and-swap."""
+
+
 async def commit_files(
     gh: GitHubAPI,
     repo: str,
@@ -136,7 +140,7 @@ async def commit_files(
     """Add files to the ledger branch in one commit, creating the orphan branch on first use.
 
     The ref moves only by fast-forward; when another writer moved it first, re-read and rebuild
-    on top of it, up to `attempts` times with jittered backoff.
+    on top of it, up to `attempts` times, with jittered backoff so racing writers spread out.
     """
     blobs = {README_PATH: README, **files}
     entries = [
@@ -144,56 +148,70 @@ async def commit_files(
         for path, text in blobs.items()
     ]
     path = next(iter(files), README_PATH)
-    for attempt in range(1, attempts + 1):
-        head: _Head | None = None
-        step = f"GET git/ref/heads/{BRANCH}"
-        try:
-            head = await _read_head(gh, repo)
-            tree_body: dict[str, Any] = {"tree": entries}
-            if head is not None:
-                tree_body["base_tree"] = head.tree
-            step = "POST git/trees"
-            tree: Any = await gh.post(f"/repos/{repo}/git/trees", data=tree_body)
-            step = "POST git/commits"
-            parents = [head.commit] if head is not None else []
-            commit: Any = await gh.post(
-                f"/repos/{repo}/git/commits",
-                data={"message": message, "tree": tree["sha"], "parents": parents},
-            )
-            sha = str(commit["sha"])
-            if head is not None:
-                step = f"PATCH git/refs/heads/{BRANCH}"
-                await gh.patch(
-                    f"/repos/{repo}/git/refs/heads/{BRANCH}", data={"sha": sha, "force": False}
-                )
-            else:
-                # An orphan commit (no parents) becomes the branch: no workflows, nothing runs.
-                step = "POST git/refs"
-                await gh.post(
-                    f"/repos/{repo}/git/refs", data={"ref": f"refs/heads/{BRANCH}", "sha": sha}
-                )
-        except BadRequest as exc:
-            if _is_race(exc):
+    try:
+        async for retry in stamina.retry_context(
+            on=_Race,
+            attempts=attempts,
+            timeout=None,
+            wait_initial=_BASE_DELAY,
+            wait_jitter=_BASE_DELAY * 2,
+            wait_max=1.0,
+        ):
+            with retry:
+                sha = await _commit_once(gh, repo, entries, message, attempt=retry.num)
                 logger.info(
-                    "ledger.conflict", extra={"repo": repo, "attempt": attempt, "step": step}
+                    "ledger.commit",
+                    extra={"repo": repo, "sha": sha, "path": path, "attempt": retry.num},
                 )
-                if attempt < attempts:
-                    # Full jitter: concurrent writers spread out instead of colliding again.
-                    delay = random.uniform(0, _BASE_DELAY * 2**attempt)  # noqa: S311
-                    await asyncio.sleep(delay)
-                continue
-            if _refusable(exc):
-                refused = _refusal(exc, step, creating=head is None)
-                logger.warning("ledger.refused", extra={"repo": repo, "reason": refused.reason})
-                raise refused from exc
-            raise
-        logger.info(
-            "ledger.commit", extra={"repo": repo, "sha": sha, "path": path, "attempt": attempt}
-        )
-        return LedgerCommit(sha=sha, path=path, attempts=attempt)
+                return LedgerCommit(sha=sha, path=path, attempts=retry.num)
+    except _Race:
+        pass
     raise LedgerContended(
         f"another writer kept moving `{BRANCH}`; gave up after {attempts} attempts"
     )
+
+
+async def _commit_once(
+    gh: GitHubAPI, repo: str, entries: list[dict[str, str]], message: str, *, attempt: int
+) -> str:
+    """One read-build-swap round; raise `_Race` when another writer won the swap."""
+    head: _Head | None = None
+    step = f"GET git/ref/heads/{BRANCH}"
+    try:
+        head = await _read_head(gh, repo)
+        tree_body: dict[str, Any] = {"tree": entries}
+        if head is not None:
+            tree_body["base_tree"] = head.tree
+        step = "POST git/trees"
+        tree: Any = await gh.post(f"/repos/{repo}/git/trees", data=tree_body)
+        step = "POST git/commits"
+        parents = [head.commit] if head is not None else []
+        commit: Any = await gh.post(
+            f"/repos/{repo}/git/commits",
+            data={"message": message, "tree": tree["sha"], "parents": parents},
+        )
+        sha = str(commit["sha"])
+        if head is not None:
+            step = f"PATCH git/refs/heads/{BRANCH}"
+            await gh.patch(
+                f"/repos/{repo}/git/refs/heads/{BRANCH}", data={"sha": sha, "force": False}
+            )
+        else:
+            # An orphan commit (no parents) becomes the branch: no workflows, nothing runs.
+            step = "POST git/refs"
+            await gh.post(
+                f"/repos/{repo}/git/refs", data={"ref": f"refs/heads/{BRANCH}", "sha": sha}
+            )
+    except BadRequest as exc:
+        if _is_race(exc):
+            logger.info("ledger.conflict", extra={"repo": repo, "attempt": attempt, "step": step})
+            raise _Race(step) from exc
+        if _refusable(exc):
+            refused = _refusal(exc, step, creating=head is None)
+            logger.warning("ledger.refused", extra={"repo": repo, "reason": refused.reason})
+            raise refused from exc
+        raise
+    return sha
 
 
 async def write_record(
