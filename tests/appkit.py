@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 INSTALLATION_ID = 7001
 REPO_ID = 9001
+REPO_NAME = "octo-org/handbook"
 CANON = """---
 uri: klappy://canon/constraints/audit-gates
 title: "Audit Gates Are Spawned Agent Sessions"
@@ -99,6 +100,7 @@ def make_settings(fake: FakeGitHub, tmp_path: Path, **overrides: Any) -> Setting
 
 def finding(
     *,
+    id: str | None = None,
     path: str = "docs/guide.md",
     classification: Classification = Classification.SUBSTANTIVE,
     kind: Kind = Kind.DRIFT,
@@ -106,9 +108,10 @@ def finding(
     claim: str = "The guide says a regex script gates merges, contradicting the canon.",
     line: int = 3,
 ) -> Finding:
+    """A finding as the action reports it; its id is the fingerprint unless `id` is given."""
     canon = ["klappy://canon/constraints/audit-gates"]
     return Finding(
-        id=fingerprint(path, kind, canon, anchor),
+        id=id or fingerprint(path, kind, canon, anchor),
         classification=classification,
         kind=kind,
         location=Location(path=path, start_line=line, end_line=line),
@@ -119,15 +122,33 @@ def finding(
     )
 
 
+def report(
+    *findings: Finding,
+    pr: int = 12,
+    head: str = "a" * 40,
+    error: str | None = None,
+    **run_fields: Any,
+) -> Report:
+    """A report of an evaluated audit of `REPO_NAME` (check run 99), as the action writes it."""
+    fields: dict[str, Any] = {
+        "repo": REPO_NAME,
+        "pr": pr,
+        "head_sha": head,
+        "base_sha": "b" * 40,
+        "check_run_id": 99,
+        **run_fields,
+    }
+    return Report(run=RunInfo(**fields), findings=list(findings), error=error)
+
+
 def report_for(
     run: Any, *, findings: list[Finding] | None = None, error: str | None = None, **run_fields: Any
 ) -> Report:
     """A report as the action would write it for a dispatched workflow run of the fake."""
     inputs = run.inputs
     fields: dict[str, Any] = {
-        "repo": "octo-org/handbook",
         "pr": int(inputs["pr"]),
-        "head_sha": inputs.get("head_sha") or None,
+        "head": inputs.get("head_sha") or None,
         "base_sha": inputs.get("base_sha") or None,
         "check_run_id": int(inputs["check_run_id"]) if inputs.get("check_run_id") else None,
         "workflow_run_id": run.id,
@@ -138,8 +159,7 @@ def report_for(
         "cost_usd": 0.12,
         "auth_mode": "subscription",
     }
-    info = RunInfo(**{**fields, **run_fields})
-    return Report(run=info, findings=findings or [], error=error)
+    return report(*(findings or []), error=error, **{**fields, **run_fields})
 
 
 def artifact(report: Report | dict[str, Any] | bytes) -> bytes:

@@ -46,7 +46,8 @@ async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default
         "approved": "false",  # the workflow's default: an automatic trigger approves nothing
     }
     assert run.head_sha == gate.repo.head("main")  # the default branch judges, not the PR
-    assert check.details_url == run.html_url if hasattr(run, "html_url") else check.details_url
+    # The run the App dispatched, exactly as GitHub gave it (`return_run_details`).
+    assert check.details_url == f"https://github.com/{gate.repo.full_name}/actions/runs/{run.id}"
     assert f"/actions/runs/{run.id}" in check.details_url
     # The token was narrowed to this repository and this step's permissions.
     [mint] = gate.fake.calls_to("POST", "/app/installations/{installation_id}/access_tokens")

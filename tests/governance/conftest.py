@@ -1,4 +1,4 @@
-"""Governance fixtures: a repository on the fake GitHub and a gidgethub client for it."""
+"""Governance fixtures: a gidgethub client for the shared `repo` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,7 @@ import pytest
 from fakes.github import FakeGitHub, Repo
 from gidgethub.aiohttp import GitHubAPI
 
-from tests.governance.govhelpers import INSTALLATION, REPO, ClientFactory
-
-
-@pytest.fixture
-def repo(fake_github: FakeGitHub) -> Repo:
-    fake_github.add_installation(INSTALLATION, "octo")
-    return fake_github.add_repo(REPO, repo_id=101, installation_id=INSTALLATION)
+from tests.governance.govhelpers import INSTALLATION, ClientFactory
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Shared values and builders for the governance tests."""
+"""Shared values and ledger helpers for the governance tests (reports come from `appkit`)."""
 
 from __future__ import annotations
 
@@ -6,36 +6,20 @@ from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from appkit import INSTALLATION_ID, REPO_NAME
 from gidgethub.aiohttp import GitHubAPI
 
-from action.report import Classification, Finding, Kind, Location, Report, RunInfo
+from action.report import Report
 from app.judge.verdict import assess
 from app.ledger.records import AuditRecord, Waiver, audit_record, waiver_record
 from app.ledger.store import LedgerCommit, write_record
 
-INSTALLATION = 7
-REPO = "octo/handbook"
+INSTALLATION = INSTALLATION_ID
+REPO = REPO_NAME
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 # `client(permissions)`: a gidgethub client holding an installation token minted by the fake.
 ClientFactory = Callable[..., GitHubAPI]
-
-
-def make_finding(fid: str, classification: Classification = Classification.SUBSTANTIVE) -> Finding:
-    return Finding(
-        id=fid,
-        classification=classification,
-        kind=Kind.DRIFT,
-        location=Location(path="docs/guide.md", start_line=3, end_line=4),
-        claim=f"finding {fid}",
-    )
-
-
-def make_report(*findings: Finding, pr: int = 12, head: str = "a" * 40) -> Report:
-    return Report(
-        run=RunInfo(repo=REPO, pr=pr, head_sha=head, base_sha="b" * 40, check_run_id=99),
-        findings=list(findings),
-    )
 
 
 def judged_record(

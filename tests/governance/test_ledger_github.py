@@ -9,6 +9,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from appkit import finding, report
 from fakes.github import FakeGitHub, Repo
 from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
@@ -27,8 +28,6 @@ from tests.governance.govhelpers import (
     REPO,
     T0,
     ClientFactory,
-    make_finding,
-    make_report,
     record_audit,
     record_waiver,
 )
@@ -63,8 +62,8 @@ async def test_first_use_creates_an_orphan_branch_with_only_ledger_files(
 ) -> None:
     repo.install_workflow("on: push\n")
     main_before = repo.head("main")
-    report = make_report(make_finding(F1), make_finding(F2))
-    commit = await record_audit(gh, REPO, report, conclusion="failure", at=T0)
+    audited = report(finding(id=F1), finding(id=F2))
+    commit = await record_audit(gh, REPO, audited, conclusion="failure", at=T0)
 
     assert repo.refs[REF] == commit.sha
     assert repo.store.commits[commit.sha].parents == []  # an orphan: no history from main
@@ -78,7 +77,7 @@ async def test_first_use_creates_an_orphan_branch_with_only_ledger_files(
     saved = json.loads(files[commit.path])
     assert saved["kind"] == "audit"
     assert saved["conclusion"] == "failure"
-    assert Report.model_validate(saved["report"]) == report
+    assert Report.model_validate(saved["report"]) == audited
     assert repo.head("main") == main_before
     # One commit on first use: GET ref (404), POST tree, POST commit, POST ref.
     assert route_counts(fake_github) == [
@@ -92,10 +91,10 @@ async def test_first_use_creates_an_orphan_branch_with_only_ledger_files(
 async def test_a_later_commit_is_five_calls_and_fast_forwards(
     fake_github: FakeGitHub, repo: Repo, gh: GitHubAPI
 ) -> None:
-    first = await record_audit(gh, REPO, make_report(make_finding(F1)), conclusion="failure", at=T0)
+    first = await record_audit(gh, REPO, report(finding(id=F1)), conclusion="failure", at=T0)
     fake_github.calls.clear()
     waiver = Waiver(F1, "accepted risk", "alice", T0 + timedelta(minutes=1), 12, "a" * 40)
-    second = await record_waiver(gh, REPO, waiver, finding=make_finding(F1), conclusion="success")
+    second = await record_waiver(gh, REPO, waiver, finding=finding(id=F1), conclusion="success")
 
     assert repo.store.commits[second.sha].parents == [first.sha]
     assert repo.store.commits[second.sha].message.startswith(
@@ -116,17 +115,15 @@ async def test_a_later_commit_is_five_calls_and_fast_forwards(
 async def test_two_audits_finishing_at_once_both_land_in_a_linear_history(
     fake_github: FakeGitHub, repo: Repo, gh: GitHubAPI
 ) -> None:
-    await record_audit(gh, REPO, make_report(), conclusion="success", at=T0)
+    await record_audit(gh, REPO, report(), conclusion="success", at=T0)
     a = record_audit(
         gh,
         REPO,
-        make_report(make_finding(F1), pr=1),
+        report(finding(id=F1), pr=1),
         conclusion="failure",
         at=T0 + timedelta(seconds=1),
     )
-    b = record_audit(
-        gh, REPO, make_report(pr=2), conclusion="success", at=T0 + timedelta(seconds=1)
-    )
+    b = record_audit(gh, REPO, report(pr=2), conclusion="success", at=T0 + timedelta(seconds=1))
     first, second = await asyncio.gather(a, b)
 
     files = ledger_files(repo)
@@ -146,7 +143,7 @@ async def test_concurrent_first_use_and_a_crowd_of_writers_lose_nothing(
     fake_github: FakeGitHub, repo: Repo, gh: GitHubAPI
 ) -> None:
     writes = [
-        record_audit(gh, REPO, make_report(pr=n), conclusion="success", at=T0) for n in range(1, 7)
+        record_audit(gh, REPO, report(pr=n), conclusion="success", at=T0) for n in range(1, 7)
     ]
     commits = await asyncio.gather(*writes)
 
@@ -161,9 +158,9 @@ async def test_concurrent_first_use_and_a_crowd_of_writers_lose_nothing(
 async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
     fake_github: FakeGitHub, repo: Repo, gh: GitHubAPI
 ) -> None:
-    push1 = make_report(make_finding(F1), make_finding(F2), head="1" * 40)
-    push2 = make_report(make_finding(F1), make_finding(F2), head="2" * 40)
-    push3 = make_report(make_finding(F1), head="3" * 40)
+    push1 = report(finding(id=F1), finding(id=F2), head="1" * 40)
+    push2 = report(finding(id=F1), finding(id=F2), head="2" * 40)
+    push3 = report(finding(id=F1), head="3" * 40)
     await record_audit(gh, REPO, push1, conclusion="failure", at=T0)
     waiver = Waiver(F2, "tracked in #40", "alice", T0 + timedelta(minutes=5), 12, "1" * 40)
     await record_waiver(gh, REPO, waiver, conclusion="failure")
@@ -171,7 +168,7 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
         gh, REPO, push2, conclusion="failure", waived=[F2], at=T0 + timedelta(hours=1)
     )
     await record_audit(gh, REPO, push3, conclusion="failure", at=T0 + timedelta(hours=2))
-    await record_audit(gh, REPO, make_report(pr=13), conclusion="success", at=T0)  # another PR
+    await record_audit(gh, REPO, report(pr=13), conclusion="success", at=T0)  # another PR
 
     fake_github.calls.clear()
     history = await read_history(gh, REPO, 12)
@@ -210,12 +207,12 @@ async def test_no_ledger_yet_is_an_empty_history(repo: Repo, gh: GitHubAPI) -> N
 async def test_a_protected_ledger_branch_refuses_without_looping(
     fake_github: FakeGitHub, repo: Repo, gh: GitHubAPI
 ) -> None:
-    await record_audit(gh, REPO, make_report(), conclusion="success", at=T0)
+    await record_audit(gh, REPO, report(), conclusion="success", at=T0)
     head = repo.refs[REF]
     fake_github.protect(repo, BRANCH)
     fake_github.calls.clear()
     with pytest.raises(LedgerWriteRefused) as refused:
-        await record_audit(gh, REPO, make_report(make_finding(F1)), conclusion="failure")
+        await record_audit(gh, REPO, report(finding(id=F1)), conclusion="failure")
     assert "Protected branch update failed" in refused.value.reason
     assert "422" in refused.value.reason
     assert len(fake_github.calls_to("PATCH", BASE + "/git/refs/{ref}")) == 1
@@ -228,7 +225,7 @@ async def test_a_token_without_contents_write_is_refused(
 ) -> None:
     reader = client({"contents": "read", "metadata": "read"})
     with pytest.raises(LedgerWriteRefused) as refused:
-        await record_audit(reader, REPO, make_report(), conclusion="success")
+        await record_audit(reader, REPO, report(), conclusion="success")
     assert "Contents: write" in refused.value.reason
     assert "403" in refused.value.reason
     assert len(fake_github.calls) == 2  # GET ref (404), POST tree (403): no retry
@@ -243,14 +240,14 @@ async def test_an_empty_repository_says_why_the_ledger_cannot_start(
     token = fake_github.installation_token(8, permissions={"contents": "write"})
     gh = GitHubAPI(session, "tests", oauth_token=token, base_url=fake_github.base_url)
     with pytest.raises(LedgerWriteRefused, match="repository is empty"):
-        await record_audit(gh, "octo/empty", make_report(), conclusion="success")
+        await record_audit(gh, "octo/empty", report(), conclusion="success")
     assert len(fake_github.calls) == 2
 
 
 async def test_a_writer_that_always_loses_gives_up(
     fake_github: FakeGitHub, repo: Repo, gh: GitHubAPI
 ) -> None:
-    await record_audit(gh, REPO, make_report(), conclusion="success", at=T0)
+    await record_audit(gh, REPO, report(), conclusion="success", at=T0)
 
     def competitor(request: web.Request) -> bool:
         # Another writer moves the branch just before each of our compare-and-swaps.
@@ -259,7 +256,7 @@ async def test_a_writer_that_always_loses_gives_up(
         return False
 
     fake_github.inject(competitor, 500, times=-1)
-    record = audit_record(make_report(pr=5), repo=REPO, conclusion="success", at=T0)
+    record = audit_record(report(pr=5), repo=REPO, conclusion="success", at=T0)
     with pytest.raises(LedgerContended, match="gave up after 3 attempts"):
         await write_record(gh, REPO, record, attempts=3)
     assert len(fake_github.calls_to("PATCH", BASE + "/git/refs/{ref}")) == 3
@@ -270,7 +267,7 @@ async def test_a_secondary_rate_limit_is_not_a_refusal(
 ) -> None:
     fake_github.inject("POST " + BASE + "/git/trees", 403, headers={"retry-after": "1"})
     with pytest.raises(BadRequest) as raised:
-        await record_audit(gh, REPO, make_report(), conclusion="success")
+        await record_audit(gh, REPO, report(), conclusion="success")
     assert not isinstance(raised.value, LedgerWriteRefused)
 
 
@@ -283,7 +280,7 @@ async def test_an_unreadable_ledger(
 
 
 async def test_records_survive_a_round_trip_through_github(repo: Repo, gh: GitHubAPI) -> None:
-    record = audit_record(make_report(make_finding(F1)), repo=REPO, conclusion="failure", at=T0)
+    record = audit_record(report(finding(id=F1)), repo=REPO, conclusion="failure", at=T0)
     await write_record(gh, REPO, record)
     history = await read_history(gh, REPO, 12)
     assert history.audits == [record]

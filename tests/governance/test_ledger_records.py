@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from appkit import finding, report
 
 from action.report import Classification, Report
 from app.ledger.records import (
@@ -20,17 +21,17 @@ from app.ledger.records import (
     render_record,
     waiver_record,
 )
-from tests.governance.govhelpers import REPO, T0, judged_record, make_finding, make_report
+from tests.governance.govhelpers import REPO, T0, judged_record
 
 F1, F2, F3 = "cg-0000000001", "cg-0000000002", "cg-0000000003"
 
 
 def test_an_audit_record_counts_unwaived_findings_and_names_its_file() -> None:
-    report = make_report(
-        make_finding(F1), make_finding(F2), make_finding(F3, Classification.COSMETIC)
+    audited = report(
+        finding(id=F1), finding(id=F2), finding(id=F3, classification=Classification.COSMETIC)
     )
     record = judged_record(
-        report, repo=REPO, conclusion="failure", waived=[F2, "cg-ffffffffff"], at=T0
+        audited, repo=REPO, conclusion="failure", waived=[F2, "cg-ffffffffff"], at=T0
     )
     assert (record.pr, record.head_sha, record.check_run_id) == (12, "a" * 40, 99)
     assert (record.substantive, record.cosmetic, record.waived) == (1, 1, [F2])
@@ -62,8 +63,8 @@ def test_an_audit_record_needs_a_pr_and_head() -> None:
 
 
 def test_a_not_evaluated_audit_says_so() -> None:
-    report = Report(error="quota exhausted", run=make_report().run)
-    record = audit_record(report, repo=REPO, conclusion="action_required", at=T0)
+    audited = Report(error="quota exhausted", run=report().run)
+    record = audit_record(audited, repo=REPO, conclusion="action_required", at=T0)
     message = commit_message(record)
     assert message.startswith("canon-gate: PR #12 @ aaaaaaa action_required, not evaluated\n")
     assert "quota exhausted" in message
@@ -71,14 +72,14 @@ def test_a_not_evaluated_audit_says_so() -> None:
 
 def test_a_waiver_record() -> None:
     waiver = Waiver(F1, "known gap", "alice", T0, 12, "a" * 40)
-    record = waiver_record(waiver, repo=REPO, finding=make_finding(F1), conclusion="success")
+    record = waiver_record(waiver, repo=REPO, finding=finding(id=F1), conclusion="success")
     assert record_path(record) == f"prs/12/waivers/20260501T120000Z-{F1}.json"
     assert commit_message(record).splitlines()[0] == f"canon-gate: waive {F1} on PR #12 by @alice"
     assert record.to_waiver() == waiver
 
 
 def test_records_round_trip_through_their_files() -> None:
-    audit = audit_record(make_report(make_finding(F1)), repo=REPO, conclusion="failure", at=T0)
+    audit = audit_record(report(finding(id=F1)), repo=REPO, conclusion="failure", at=T0)
     waiver = waiver_record(Waiver(F1, "r", "bob", T0, 12, "a" * 40), repo=REPO)
     assert parse_record(render_record(audit)) == audit
     assert parse_record(render_record(waiver)) == waiver
@@ -89,12 +90,12 @@ def test_records_round_trip_through_their_files() -> None:
 
 
 def test_history_finds_the_previous_audit_and_the_waivers_in_force() -> None:
-    first = audit_record(make_report(make_finding(F1)), repo=REPO, conclusion="failure", at=T0)
+    first = audit_record(report(finding(id=F1)), repo=REPO, conclusion="failure", at=T0)
     waiver = waiver_record(
         Waiver(F1, "r", "bob", T0 + timedelta(minutes=1), 12, "a" * 40), repo=REPO
     )
     second = judged_record(
-        make_report(make_finding(F1), head="d" * 40),
+        report(finding(id=F1), head="d" * 40),
         repo=REPO,
         conclusion="success",
         waived=[F1],

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from appkit import finding
+
 from action.report import Classification, Report
 from app.judge.comment import MARKER, Create, ExistingComment, Update, choose, render
 from app.judge.lifecycle import compare
 from app.ledger.records import Waiver
-from tests.governance.govhelpers import make_finding
 
 F1, F2, F3, F4 = (f"cg-00000000b{i}" for i in range(1, 5))
 
@@ -35,12 +36,12 @@ def test_choose_creates_when_there_is_none() -> None:
 
 
 def test_render_groups_findings_and_carries_the_marker() -> None:
-    previous = Report(findings=[make_finding(F1), make_finding(F2), make_finding(F4)])
+    previous = Report(findings=[finding(id=F1), finding(id=F2), finding(id=F4)])
     current = Report(
         findings=[
-            make_finding(F3, Classification.COSMETIC),
-            make_finding(F1),
-            make_finding(F2),
+            finding(id=F3, classification=Classification.COSMETIC),
+            finding(id=F1),
+            finding(id=F2),
         ]
     )
     waiver = Waiver(F2, "tracked", "alice", datetime(2026, 5, 1, tzinfo=UTC), 12, "a" * 40)

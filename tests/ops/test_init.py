@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -86,9 +87,9 @@ def test_init_rejects_a_bad_action_reference(
 
 
 def test_init_runs_as_the_installed_command(repo: Path) -> None:
-    exe = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "canon-gate"
-    if not exe.exists():
-        pytest.skip("the canon-gate console script is not installed in .venv")
+    # The console script of the environment running the tests, wherever that is.
+    exe = Path(sysconfig.get_path("scripts")) / "canon-gate"
+    assert exe.is_file(), f"canon-gate is not installed in this environment ({exe})"
     done = subprocess.run(
         [str(exe), "init", "--path", str(repo)], capture_output=True, text=True, check=False
     )
