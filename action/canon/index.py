@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from action.canon.model import Canon, CanonDoc
+from action.canon.document import CanonDoc
+from action.canon.model import Canon
 
 
 class CanonIndex:

@@ -1,46 +1,22 @@
-"""Load canon documents and resolve what is in force along supersession chains.
+"""The audit's canon: the documents it loads, which one is in force, and its broken chains.
 
-A canon document is markdown with YAML frontmatter. Link fields (`supersedes`, `superseded_by`,
-`derives_from`) may be a list or a comma-separated string; their entries are URIs or repository
-paths.
+The prompt, the tools, evidence and the chain problems all read this one model. It looks
+documents up by `Links.lookup` and follows supersession only while each step has exactly one
+successor.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
+from action.canon.document import CanonDoc, parse_document
+from action.canon.links import Links, supersessions
 
-LINK_FIELDS = ("supersedes", "superseded_by", "derives_from")
-_FRONTMATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-
-
-def split_links(value: Any) -> list[str]:
-    """Normalise a link field: a list, a comma-separated string, or nothing."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else str(value).split(",")
-    return [str(i).strip() for i in items if str(i).strip()]
-
-
-@dataclass
-class CanonDoc:
-    path: str
-    text: str
-    body: str
-    meta: dict[str, Any]
-    uri: str
-    title: str
-    status: str | None
-    links: dict[str, list[str]]
-
-    @property
-    def tags(self) -> list[str]:
-        return split_links(self.meta.get("tags"))
+# Frontmatter the structural check reports as unusable; the audit skips such a document.
+_UNREADABLE = frozenset({"yaml-invalid", "frontmatter-not-mapping"})
 
 
 @dataclass(frozen=True)
@@ -50,50 +26,25 @@ class ChainProblem:
     detail: str
 
 
-def parse_document(path: str, text: str) -> CanonDoc:
-    """Parse one document; a file without frontmatter gets its path as URI."""
-    match = _FRONTMATTER.match(text)
-    meta: dict[str, Any] = {}
-    body = text
-    if match:
-        loaded = yaml.safe_load(match.group(1))
-        if not isinstance(loaded, dict):
-            raise ValueError(f"{path}: frontmatter is not a mapping")
-        meta = loaded
-        body = text[match.end() :]
-    uri = str(meta.get("uri") or path)
-    title = str(meta.get("title") or Path(path).stem)
-    status = str(meta["status"]) if meta.get("status") is not None else None
-    links = {name: split_links(meta.get(name)) for name in LINK_FIELDS}
-    return CanonDoc(path, text, body, meta, uri, title, status, links)
-
-
 @dataclass
 class Canon:
     docs: list[CanonDoc] = field(default_factory=list)
-    # Files that could not be parsed: (path, reason).
-    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._by_key: dict[str, CanonDoc] = {}
-        for doc in self.docs:
-            for key in (doc.uri, doc.path, doc.path.removesuffix(".md"), _strip_scheme(doc.uri)):
-                self._by_key.setdefault(key, doc)
+        self.links = Links(self.docs)
+        self._successors: dict[CanonDoc, dict[str, CanonDoc]] = {}
+        found = supersessions(self.docs, lambda link, _doc: self.links.lookup(link.target))
+        for newer, older in found:
+            if newer is not older:
+                self._successors.setdefault(older, {})[newer.uri] = newer
 
     def get(self, ref: str) -> CanonDoc | None:
-        """Find a document by URI, path, path without `.md`, or URI without its scheme."""
-        ref = ref.strip().split("#")[0].split(" ")[0]
-        for key in (ref, ref.removesuffix(".md"), _strip_scheme(ref)):
-            if key in self._by_key:
-                return self._by_key[key]
-        return None
+        """Find a document by the audit's rule (see `Links.lookup`)."""
+        return self.links.lookup(ref)
 
     def successors(self, doc: CanonDoc) -> list[CanonDoc]:
-        """Documents that supersede `doc`, named from either side of the link."""
-        found = [d for ref in doc.links["superseded_by"] if (d := self.get(ref)) is not None]
-        found += [d for d in self.docs if any(self.get(r) is doc for r in d.links["supersedes"])]
-        unique: dict[str, CanonDoc] = {d.uri: d for d in found if d is not doc}
-        return list(unique.values())
+        """Documents that supersede `doc`, named from either side of the link, one per URI."""
+        return list(self._successors.get(doc, {}).values())
 
     def in_force(self, doc: CanonDoc) -> CanonDoc:
         """Follow supersession to the document in force; stop at a cycle or a fork."""
@@ -109,7 +60,7 @@ class Canon:
         problems: list[ChainProblem] = []
         for doc in self.docs:
             for name in ("supersedes", "superseded_by"):
-                for ref in doc.links[name]:
+                for ref in doc.targets(name):
                     if self.get(ref) is None:
                         problems.append(ChainProblem(doc.uri, "dangling", f"{name}: {ref}"))
         reported: set[frozenset[str]] = set()
@@ -130,18 +81,12 @@ class Canon:
         return problems
 
 
-def _strip_scheme(ref: str) -> str:
-    return ref.split("://", 1)[1] if "://" in ref else ref
-
-
-def load_canon(root: Path, paths: list[str], skip: Sequence[Path] = ()) -> Canon:
+def load_canon(root: Path, paths: Sequence[str], skip: Sequence[Path] = ()) -> Canon:
     """Load every markdown document under the configured canon paths of a checkout.
 
     Folders in `skip` (the PR head, nested in the base workspace) and `.git` are never canon,
     even when a canon path such as `.` covers them; nor is a symlink that leads out of `root`.
     """
-    docs: list[CanonDoc] = []
-    unreadable: list[tuple[str, str]] = []
     files: set[Path] = set()
     for entry in paths:
         base = root / entry
@@ -151,6 +96,7 @@ def load_canon(root: Path, paths: list[str], skip: Sequence[Path] = ()) -> Canon
             files.update(p for p in base.rglob("*.md") if p.is_file())
     skipped = [s.resolve() for s in skip]
     top = root.resolve()
+    docs = []
     for file in sorted(files):
         real = file.resolve()
         outside = top not in real.parents or any(real == s or s in real.parents for s in skipped)
@@ -158,7 +104,25 @@ def load_canon(root: Path, paths: list[str], skip: Sequence[Path] = ()) -> Canon
             continue
         rel = file.relative_to(root).as_posix()
         try:
-            docs.append(parse_document(rel, file.read_text(encoding="utf-8")))
-        except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
-            unreadable.append((rel, str(exc).splitlines()[0][:200]))
-    return Canon(docs, unreadable)
+            doc = _as_audited(parse_document(rel, file.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            continue
+        if doc is not None:
+            docs.append(doc)
+    return Canon(docs)
+
+
+def _as_audited(doc: CanonDoc) -> CanonDoc | None:
+    """Read a parsed document as the audit does; None when the audit cannot read it.
+
+    The audit's reading rules, kept beside the structural check's until the rules change: it
+    recognises a frontmatter block only when the file opens with `---` (no byte-order mark) and
+    at least one line later closes with `---` (never `...`); any other file is read as one without
+    frontmatter. Of a link field given twice it keeps the value YAML keeps, the last.
+    """
+    if doc.bom or doc.closer == "..." or doc.closer_line == 2:
+        return doc.without_frontmatter()
+    if any(problem.rule in _UNREADABLE for problem in doc.problems):
+        return None
+    last = [link for link in doc.links if link.line >= doc.lines[link.field]]
+    return doc if last == doc.links else dataclasses.replace(doc, links=last)

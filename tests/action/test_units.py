@@ -12,8 +12,9 @@ from action.audit.diff import changes
 from action.audit.evidence import Sources, verify
 from action.audit.hints import run_hint
 from action.audit.redact import MASK, Redactor
+from action.canon.document import parse_document
 from action.canon.index import CanonIndex
-from action.canon.model import Canon, load_canon, parse_document, split_links
+from action.canon.model import Canon, load_canon
 from action.config import ConfigError, Hint, parse_config
 from action.report import AuthMode, Evidence, Kind, fingerprint
 from action.session.environment import build_session_env, write_wrapper
@@ -30,13 +31,16 @@ def doc(uri: str, **links: str) -> str:
 
 
 def test_link_fields_list_or_comma_string() -> None:
-    assert split_links("a.md, b.md ,") == ["a.md", "b.md"]
-    assert split_links(["x", " y "]) == ["x", "y"]
-    assert split_links(None) == []
+    def targets(value: str) -> list[str]:
+        return parse_document("x.md", f"---\nsupersedes: {value}\n---\n").targets("supersedes")
+
+    assert targets('"a.md, b.md ,"') == ["a.md", "b.md"]
+    assert targets('["x", " y "]') == ["x", "y"]
+    assert targets("") == []
     parsed = parse_document("canon/old.md", RETIRED)
     assert parsed.uri == OLD
     assert parsed.status == "superseded"
-    assert parsed.links["superseded_by"] == [NEW]
+    assert parsed.targets("superseded_by") == [NEW]
     assert parsed.meta["tier"] == 1
 
 
@@ -64,7 +68,8 @@ def test_unreadable_frontmatter_is_listed(tmp_path: Path) -> None:
     (tmp_path / "canon/bad.md").write_text("---\nuri: [unclosed\n---\n")
     canon = load_canon(tmp_path, ["canon"])
     assert canon.docs == []
-    assert canon.unreadable[0][0] == "canon/bad.md"
+    bad = parse_document("canon/bad.md", (tmp_path / "canon/bad.md").read_text())
+    assert [p.rule for p in bad.problems] == ["yaml-invalid"]
 
 
 def test_fts_search(tmp_path: Path) -> None:
