@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from action.audit.evidence import Sources
 from action.audit.findings import RawFinding, to_finding
+from action.canon.checkout import Checkout
 from action.canon.model import load_canon
 
 SUBJECTS = [
@@ -189,7 +190,7 @@ def build(
         target = head_dir / (rel.replace("docs/", RENAMED) if rename else rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-    return Sources(load_canon(base, ["canon"]), base, head_dir, "b" * 40, "h" * 40)
+    return Sources(load_canon(Checkout(base), ["canon"]), base, head_dir, "b" * 40, "h" * 40)
 
 
 def ids(sources: Sources, raws: list[dict[str, Any]]) -> list[str]:

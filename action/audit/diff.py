@@ -13,8 +13,10 @@ import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
+from action.canon.checkout import DATA_DIR
+
 # Never part of the change: VCS metadata and the data checkouts nested inside the base one.
-_SKIP_DIRS = frozenset({".git", ".canon-gate"})
+_SKIP_DIRS = frozenset({".git", DATA_DIR})
 MAX_FILE_BYTES = 512_000
 
 

@@ -21,8 +21,9 @@ from action.audit.hints import run_hints
 from action.audit.prompt import build_prompt
 from action.audit.redact import Redactor, secret_values
 from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
+from action.canon.checkout import DATA_DIR, Checkout
 from action.canon.model import load_canon
-from action.canon.structure import check_checkouts
+from action.canon.structure import check_change
 from action.config import Config, ConfigError, load_config
 from action.report import ErrorKind, Report, RunInfo, ToolDenial, Usage
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
@@ -184,16 +185,18 @@ async def _session(
     # The base tip governs (canon, config, prompts); the PR's own change is its diff from the
     # merge-base, or commits that landed on the base since would read as the PR reverting them.
     diff_base = inputs.merge_base_dir or inputs.base_dir
+    # Each checkout is read once; the canon, the chain problems and the structural check share it.
+    base, head = Checkout(inputs.base_dir), Checkout(inputs.head_dir)
     # The data checkouts are nested in the base workspace: their files are never base canon.
-    data_dirs = [inputs.base_dir / ".canon-gate", inputs.head_dir]
+    data_dirs = [inputs.base_dir / DATA_DIR, inputs.head_dir]
     data_dirs += [inputs.merge_base_dir] if inputs.merge_base_dir else []
-    canon = load_canon(inputs.base_dir, config.canon.paths, skip=data_dirs)
+    canon = load_canon(base, config.canon.paths, skip=data_dirs)
     base_problems = canon.chain_problems()
     # The PR's own canon, parsed as data only: which broken chains does the PR itself add?
     known = set(base_problems)
     if inputs.merge_base_dir is not None:
-        known |= set(load_canon(diff_base, config.canon.paths).chain_problems())
-    head_canon = load_canon(inputs.head_dir, config.canon.paths)
+        known |= set(load_canon(Checkout(diff_base), config.canon.paths).chain_problems())
+    head_canon = load_canon(head, config.canon.paths)
     introduced = [p for p in head_canon.chain_problems() if p not in known]
     file_changes = compute_changes(
         diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude
@@ -202,9 +205,7 @@ async def _session(
         config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"], diff_base
     )
     # Purely structural: it travels in the report and gates only as its own check run.
-    structure = check_checkouts(
-        inputs.base_dir, inputs.head_dir, ((c.path, c.status) for c in file_changes), config
-    )
+    structure = check_change(base, head, ((c.path, c.status) for c in file_changes), config)
     report = report.model_copy(update={"hints": hints, "structure": structure})
     prompt = build_prompt(
         canon,

@@ -1,8 +1,8 @@
 """The audit's canon: the documents it loads, which one is in force, and its broken chains.
 
-The prompt, the tools, evidence and the chain problems all read this one model. It looks
-documents up by `Links.lookup` and follows supersession only while each step has exactly one
-successor.
+The prompt, the tools, evidence and the chain problems all read this one model, loaded once per
+checkout from its `Checkout`. It looks documents up by `Links.lookup` and follows supersession
+only while each step has exactly one successor.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from action.canon.document import CanonDoc, parse_document
+from action.canon.checkout import Checkout
+from action.canon.document import CanonDoc
 from action.canon.links import Links, supersessions
 
 # Frontmatter the structural check reports as unusable; the audit skips such a document.
@@ -81,33 +82,12 @@ class Canon:
         return problems
 
 
-def load_canon(root: Path, paths: Sequence[str], skip: Sequence[Path] = ()) -> Canon:
-    """Load every markdown document under the configured canon paths of a checkout.
-
-    Folders in `skip` (the PR head, nested in the base workspace) and `.git` are never canon,
-    even when a canon path such as `.` covers them; nor is a symlink that leads out of `root`.
-    """
-    files: set[Path] = set()
-    for entry in paths:
-        base = root / entry
-        if base.is_file():
-            files.add(base)
-        elif base.is_dir():
-            files.update(p for p in base.rglob("*.md") if p.is_file())
-    skipped = [s.resolve() for s in skip]
-    top = root.resolve()
+def load_canon(checkout: Checkout, paths: Sequence[str], skip: Sequence[Path] = ()) -> Canon:
+    """Load the audit's canon from a checkout: its selection rule, then its reading rule."""
     docs = []
-    for file in sorted(files):
-        real = file.resolve()
-        outside = top not in real.parents or any(real == s or s in real.parents for s in skipped)
-        if outside or ".git" in file.relative_to(root).parts:
-            continue
-        rel = file.relative_to(root).as_posix()
-        try:
-            doc = _as_audited(parse_document(rel, file.read_text(encoding="utf-8")))
-        except UnicodeDecodeError:
-            continue
-        if doc is not None:
+    for rel in checkout.audit_canon(paths, skip):
+        doc = _as_audited(checkout.read(rel))
+        if doc is not None and rel not in checkout.undecodable:
             docs.append(doc)
     return Canon(docs)
 

@@ -9,27 +9,12 @@ problems travel in `Report.structure` and gate only as their own check run.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from fnmatch import fnmatch
-from pathlib import Path
 
-from action.canon.document import CanonDoc, Link, parse_document
+from action.canon.checkout import Checkout, is_canon_path
+from action.canon.document import CanonDoc, Link
 from action.canon.links import Links, supersessions
 from action.config import Config
 from action.report import StructureProblem
-
-
-def is_canon_path(path: str, config: Config) -> bool:
-    """Tell whether a repository path is a canon document under the configured canon paths."""
-    if not path.endswith(".md"):
-        return False
-    for root in config.canon.paths:
-        root = root.strip("/")
-        if any(ch in root for ch in "*?["):
-            if fnmatch(path, root):
-                return True
-        elif root in ("", ".") or path.startswith(root + "/") or path == root:
-            return True
-    return False
 
 
 def _problem(doc: CanonDoc, line: int, rule: str, message: str) -> StructureProblem:
@@ -145,10 +130,10 @@ def check_structure(
     return sorted(problems, key=lambda p: (p.path, p.line, p.rule))
 
 
-def check_checkouts(
-    base_dir: Path, head_dir: Path, changes: Iterable[tuple[str, str]], config: Config
+def check_change(
+    base: Checkout, head: Checkout, changes: Iterable[tuple[str, str]], config: Config
 ) -> list[StructureProblem] | None:
-    """Run the check over the two checkouts; None when it is off or the PR changes no canon.
+    """Run the check over a PR's change; None when it is off or the PR changes no canon.
 
     `changes` are the PR's own (path, status) pairs, status added, modified or deleted, taken
     from the merge-base; links resolve against the governing base checkout's canon.
@@ -158,16 +143,7 @@ def check_checkouts(
     touched = [(p, s) for p, s in changes if is_canon_path(p, config)]
     if not touched:
         return None
-    changed = {p: _read(head_dir, p) for p, s in touched if s != "deleted"}
+    changed = {p: head.read(p) for p, s in touched if s != "deleted"}
     deleted = [p for p, s in touched if s == "deleted"]
-    base_canon = {
-        rel: _read(base_dir, rel)
-        for path in sorted(base_dir.rglob("*.md"))
-        if ".canon-gate" not in (rel := path.relative_to(base_dir).as_posix()).split("/")
-        and is_canon_path(rel, config)
-    }
+    base_canon = {rel: base.read(rel) for rel in base.check_canon(config)}
     return check_structure(changed, base_canon, config, deleted=deleted)
-
-
-def _read(root: Path, rel: str) -> CanonDoc:
-    return parse_document(rel, (root / rel).read_text(encoding="utf-8", errors="replace"))

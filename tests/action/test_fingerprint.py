@@ -7,6 +7,7 @@ from typing import Any
 
 from action.audit.evidence import Sources, locate
 from action.audit.findings import RawFinding, to_finding
+from action.canon.checkout import Checkout
 from action.canon.model import load_canon
 from tests.action.support import make_checkouts, write_tree
 
@@ -34,7 +35,7 @@ def finding_id(sources: Sources, quotes: list[tuple[str, str]], **extra: Any) ->
 def sources_for(tmp_path: Path, page: str) -> Sources:
     base, head = make_checkouts(tmp_path)
     write_tree(head, {"docs/gate.md": page})
-    return Sources(load_canon(base, ["canon"]), base, head, "b", "h")
+    return Sources(load_canon(Checkout(base), ["canon"]), base, head, "b", "h")
 
 
 def test_locate_anchors_on_the_sentence_in_the_line() -> None:

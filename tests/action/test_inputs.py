@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fakes.anthropic import FakeAnthropic, structured
 
+from action.canon.checkout import Checkout
 from action.canon.model import load_canon
 from tests.action.support import audit, write_tree
 
@@ -103,7 +104,7 @@ def test_head_checkout_and_escaping_links_are_never_base_canon(
     outside = tmp_path / "outside.md"
     outside.write_text("---\nuri: u://outside\n---\nsecret\n")
     (base / "canon/link.md").symlink_to(outside)
-    canon = load_canon(base, ["."], skip=[head])
+    canon = load_canon(Checkout(base), ["."], skip=[head])
     uris = {d.uri for d in canon.docs}
     assert "u://planted" not in uris
     assert "u://outside" not in uris

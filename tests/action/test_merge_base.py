@@ -12,8 +12,9 @@ from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 from action.audit.diff import changes
 from action.audit.evidence import Sources
 from action.audit.hints import run_hints
+from action.canon.checkout import Checkout
 from action.canon.model import Canon
-from action.canon.structure import check_checkouts
+from action.canon.structure import check_change
 from action.config import Config, Hint
 from action.entrypoint import inputs_from_env
 from action.report import ErrorKind
@@ -79,14 +80,18 @@ def test_the_diff_and_the_structure_check_start_at_the_merge_base(tmp_path: Path
         (VODKA_PATH, "modified"),
         ("docs/ci.md", "modified"),
     ]
-    problems = check_checkouts(base, head, ((c.path, c.status) for c in own), config)
+    problems = check_change(
+        Checkout(base), Checkout(head), ((c.path, c.status) for c in own), config
+    )
     assert problems == []
     # The test has teeth: from the base tip, the base's own commits read as the PR reverting them.
     tip = changes(base, head, exclude=[".github/**"])
     assert {"docs/release.md", "canon/fixed-later.md", "canon/retired-on-base.md"} <= {
         c.path for c in tip
     }
-    flagged = check_checkouts(base, head, ((c.path, c.status) for c in tip), config)
+    flagged = check_change(
+        Checkout(base), Checkout(head), ((c.path, c.status) for c in tip), config
+    )
     assert {p.path for p in flagged or []} == {"canon/fixed-later.md"}
 
 

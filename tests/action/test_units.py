@@ -12,6 +12,7 @@ from action.audit.diff import changes
 from action.audit.evidence import Sources, verify
 from action.audit.hints import run_hint
 from action.audit.redact import MASK, Redactor
+from action.canon.checkout import Checkout
 from action.canon.document import parse_document
 from action.canon.index import CanonIndex
 from action.canon.model import Canon, load_canon
@@ -46,7 +47,7 @@ def test_link_fields_list_or_comma_string() -> None:
 
 def test_supersession_resolves_and_reports(tmp_path: Path) -> None:
     base, _ = make_checkouts(tmp_path)
-    canon = load_canon(base, ["canon"])
+    canon = load_canon(Checkout(base), ["canon"])
     old = canon.get(OLD)
     assert old is not None
     assert canon.in_force(old).uri == NEW
@@ -66,15 +67,15 @@ def test_supersession_resolves_and_reports(tmp_path: Path) -> None:
 def test_unreadable_frontmatter_is_listed(tmp_path: Path) -> None:
     (tmp_path / "canon").mkdir()
     (tmp_path / "canon/bad.md").write_text("---\nuri: [unclosed\n---\n")
-    canon = load_canon(tmp_path, ["canon"])
+    checkout = Checkout(tmp_path)
+    canon = load_canon(checkout, ["canon"])
     assert canon.docs == []
-    bad = parse_document("canon/bad.md", (tmp_path / "canon/bad.md").read_text())
-    assert [p.rule for p in bad.problems] == ["yaml-invalid"]
+    assert [p.rule for p in checkout.read("canon/bad.md").problems] == ["yaml-invalid"]
 
 
 def test_fts_search(tmp_path: Path) -> None:
     base, _ = make_checkouts(tmp_path)
-    hits = CanonIndex(load_canon(base, ["canon"])).search("pre-flight hints gate")
+    hits = CanonIndex(load_canon(Checkout(base), ["canon"])).search("pre-flight hints gate")
     assert hits[0][0].uri == NEW
     assert CanonIndex(Canon([])).search("!!!") == []
 
@@ -93,7 +94,7 @@ def test_diff_between_trees(tmp_path: Path) -> None:
 
 def test_evidence_verification(tmp_path: Path) -> None:
     base, head = make_checkouts(tmp_path)
-    sources = Sources(load_canon(base, ["canon"]), base, head, "b", "h")
+    sources = Sources(load_canon(Checkout(base), ["canon"]), base, head, "b", "h")
     ok = verify(Evidence(quote="MUST  NOT serve\nas the gate", source=NEW), sources)
     assert ok.verified
     assert ok.commit == "b"

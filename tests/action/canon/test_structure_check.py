@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from action.canon.checkout import is_canon_path
 from action.canon.document import CanonDoc, parse_document
-from action.canon.structure import check_structure, is_canon_path
+from action.canon.structure import check_structure
 from action.config import Config, parse_config
 from action.report import StructureProblem
 
