@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 from aiohttp.test_utils import TestServer
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
@@ -174,3 +178,34 @@ def artifact(report: Report | dict[str, Any] | bytes) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(REPORT_FILENAME, body)
     return buffer.getvalue()
+
+
+# The registration flow, walked as a browser would.
+
+
+def form_value(html: str, name: str) -> str:
+    match = re.search(rf"name='{name}' value='([^']*)'", html)
+    assert match, f"no {name} field"
+    return unescape(match.group(1))
+
+
+async def register(
+    http: aiohttp.ClientSession, base: str, organization: str = ""
+) -> tuple[str, dict[str, str]]:
+    """Walk the flow as a browser would, up to GitHub's redirect back; return it and its query."""
+    async with http.get(f"{base}/setup") as page:
+        assert page.status == 200
+        manifest = form_value(await page.text(), "manifest")
+    form = {"manifest": manifest, "organization": organization}
+    async with http.post(f"{base}/setup/register", data=form, allow_redirects=False) as answer:
+        assert answer.status == 307
+        target = answer.headers["Location"]
+    # A 307 keeps the method and the body: the browser POSTs the manifest form to GitHub.
+    async with http.post(target, data=form) as github_page:
+        assert github_page.status == 200, await github_page.text()
+        action = re.search(r"action='([^']+)'", await github_page.text())
+        assert action
+    async with http.post(action.group(1), allow_redirects=False) as created:
+        assert created.status == 302
+        back = created.headers["Location"]
+    return back, {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}

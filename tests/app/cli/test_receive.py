@@ -30,12 +30,12 @@ def test_the_signature_matches_githubs_published_example() -> None:
 
 async def test_receive_posts_a_signed_payload_the_app_handles(
     fake_github: FakeGitHub,
-    serve: StartGate,
+    start_gate: StartGate,
     repo: Repo,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    app = await serve()
+    app = await start_gate()
     pull = repo.open_pull(12, {"docs/guide.md": "# Guide\n"})
     payload = tmp_path / "pr.json"
     payload.write_text(json.dumps(fake_github.payloads.pull_request(repo, pull, "opened")))
@@ -52,9 +52,9 @@ async def test_receive_posts_a_signed_payload_the_app_handles(
 
 
 async def test_receive_reads_the_secret_from_the_env_file_and_fails_on_non_2xx(
-    serve: StartGate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    start_gate: StartGate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = await serve()
+    app = await start_gate()
     payload = tmp_path / "ping.json"
     payload.write_text('{"zen": "Practicality beats purity."}')
     env = tmp_path / "dev.env"

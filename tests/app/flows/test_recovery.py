@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from appkit import Gate, StartGate, free_port
+import aiohttp
+from appkit import Gate, StartGate, free_port, register
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
@@ -41,9 +42,9 @@ async def reconcile(app: Gate) -> int:
 
 
 async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_start_up(
-    fake_github: FakeGitHub, serve: StartGate, repo: Repo
+    fake_github: FakeGitHub, start_gate: StartGate, repo: Repo
 ) -> None:
-    first = await serve()
+    first = await start_gate()
     handled_pull, handled = pull_request(fake_github, repo, 11)
     assert await fake_github.deliver("pull_request", handled, delivery_id="ok-1") == 200
     await first.server.close()  # the App goes down ...
@@ -52,7 +53,7 @@ async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_sta
     assert await fake_github.deliver("pull_request", lost, delivery_id="lost-1") == 0
 
     # ... and comes back: the start-up pass finds the lost delivery and asks for it again.
-    second = await serve(redeliver_interval_seconds=3600)
+    second = await start_gate(redeliver_interval_seconds=3600)
     await eventually(lambda: len(redeliveries(fake_github)) == 1)
     [again] = redeliveries(fake_github)
     assert again.guid == "lost-1"
@@ -69,9 +70,9 @@ async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_sta
 
 
 async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run(
-    fake_github: FakeGitHub, serve: StartGate, repo: Repo
+    fake_github: FakeGitHub, start_gate: StartGate, repo: Repo
 ) -> None:
-    first = await serve()
+    first = await start_gate()
     fake_github.inject(DISPATCH, 502)
     _, payload = pull_request(fake_github, repo, 12)
     assert await fake_github.deliver("pull_request", payload, delivery_id="d-503") == 503
@@ -81,7 +82,7 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
 
     # Restart with empty caches: only GitHub remembers what happened.
     await first.server.close()
-    await serve(redeliver_interval_seconds=3600)
+    await start_gate(redeliver_interval_seconds=3600)
     await eventually(lambda: len(redeliveries(fake_github)) == 1)
     assert redeliveries(fake_github)[0].status_code == 200
     [check] = repo.check_runs.values()  # the existing run was reused, not duplicated
@@ -97,12 +98,12 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
 
 
 async def test_github_errors_never_stop_the_reconciler(
-    fake_github: FakeGitHub, serve: StartGate, repo: Repo
+    fake_github: FakeGitHub, start_gate: StartGate, repo: Repo
 ) -> None:
     failed = metrics.RECONCILE_PASSES.labels(outcome="error")
     before = failed._value.get()
     fault = fake_github.inject("GET /app/hook/deliveries", 500, times=-1)
-    app = await serve(redeliver_interval_seconds=3600)
+    app = await start_gate(redeliver_interval_seconds=3600)
     await eventually(lambda: failed._value.get() > before)
     # The App still serves, and once GitHub recovers the next pass works.
     fault.times = 0
@@ -116,15 +117,11 @@ async def test_github_errors_never_stop_the_reconciler(
 
 
 async def test_the_reconciler_starts_once_the_registration_flow_configures_the_app(
-    fake_github: FakeGitHub, serve: StartGate
+    fake_github: FakeGitHub, start_gate: StartGate
 ) -> None:
-    import aiohttp
-
-    from ops.test_setup_flow import register
-
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    await serve(
+    await start_gate(
         port=port,
         public_url=public,
         redeliver_interval_seconds=3600,

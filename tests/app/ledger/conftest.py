@@ -9,7 +9,7 @@ import pytest
 from fakes.github import FakeGitHub, Repo
 from gidgethub.aiohttp import GitHubAPI
 
-from tests.governance.govhelpers import INSTALLATION, ClientFactory
+from tests.app.ledger.ledgerkit import INSTALLATION, ClientFactory
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from app.ledger.records import (
     render_record,
     waiver_record,
 )
-from tests.governance.govhelpers import REPO, T0, judged_record
+from tests.app.ledger.ledgerkit import REPO, T0, judged_record
 
 F1, F2, F3 = "cg-0000000001", "cg-0000000002", "cg-0000000003"
 

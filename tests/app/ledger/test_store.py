@@ -24,7 +24,7 @@ from app.ledger.store import (
     read_history,
     write_record,
 )
-from tests.governance.govhelpers import (
+from tests.app.ledger.ledgerkit import (
     REPO,
     T0,
     ClientFactory,

@@ -94,7 +94,7 @@ def click_through(start_url: str, organization: str, shots: Path) -> dict[str, s
 
 
 async def test_register_the_app_in_a_real_browser(
-    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
+    fake_github: FakeGitHub, start_gate: StartGate, tmp_path: Path
 ) -> None:
     missing = _browser_missing()
     if missing:
@@ -103,7 +103,7 @@ async def test_register_the_app_in_a_real_browser(
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     env = tmp_path / ".env"
-    app = await serve(
+    app = await start_gate(
         port=port,
         public_url=public,
         github_app_id=None,

@@ -7,14 +7,11 @@ the refusals and the mode switch quickly, without a browser.
 from __future__ import annotations
 
 import json
-import re
 import stat
-from html import unescape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-from appkit import StartGate, free_port
+from appkit import StartGate, form_value, free_port, register
 from fakes.github import FakeGitHub
 
 from app.edge.settings import Settings
@@ -26,42 +23,14 @@ NO_CREDENTIALS = {
 }
 
 
-def form_value(html: str, name: str) -> str:
-    match = re.search(rf"name='{name}' value='([^']*)'", html)
-    assert match, f"no {name} field"
-    return unescape(match.group(1))
-
-
-async def register(
-    http: aiohttp.ClientSession, base: str, organization: str = ""
-) -> tuple[str, dict[str, str]]:
-    """Walk the flow as a browser would, up to GitHub's redirect back; return it and its query."""
-    async with http.get(f"{base}/setup") as page:
-        assert page.status == 200
-        manifest = form_value(await page.text(), "manifest")
-    form = {"manifest": manifest, "organization": organization}
-    async with http.post(f"{base}/setup/register", data=form, allow_redirects=False) as answer:
-        assert answer.status == 307
-        target = answer.headers["Location"]
-    # A 307 keeps the method and the body: the browser POSTs the manifest form to GitHub.
-    async with http.post(target, data=form) as github_page:
-        assert github_page.status == 200, await github_page.text()
-        action = re.search(r"action='([^']+)'", await github_page.text())
-        assert action
-    async with http.post(action.group(1), allow_redirects=False) as created:
-        assert created.status == 302
-        back = created.headers["Location"]
-    return back, {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
-
-
 async def test_registration_stores_credentials_and_switches_to_app_mode(
-    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
+    fake_github: FakeGitHub, start_gate: StartGate, tmp_path: Path
 ) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     env = tmp_path / ".env"
     env.write_text("PORT=3999\n# kept\n")
-    app = await serve(port=port, public_url=public, **NO_CREDENTIALS)
+    app = await start_gate(port=port, public_url=public, **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http:
         async with http.get(app.url("/healthz")) as health:
             assert (await health.json())["mode"] == "setup"
@@ -114,9 +83,9 @@ async def test_registration_stores_credentials_and_switches_to_app_mode(
 
 
 async def test_the_manifest_sent_to_github_is_filled_from_the_public_url(
-    fake_github: FakeGitHub, serve: StartGate
+    fake_github: FakeGitHub, start_gate: StartGate
 ) -> None:
-    app = await serve(public_url="https://gate.example.com", **NO_CREDENTIALS)
+    app = await start_gate(public_url="https://gate.example.com", **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
         manifest = json.loads(form_value(await page.text(), "manifest"))
     assert manifest["hook_attributes"]["url"] == "https://gate.example.com/webhooks"
@@ -125,11 +94,11 @@ async def test_the_manifest_sent_to_github_is_filled_from_the_public_url(
 
 
 async def test_a_callback_with_a_bad_state_changes_nothing(
-    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
+    fake_github: FakeGitHub, start_gate: StartGate, tmp_path: Path
 ) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    app = await serve(port=port, public_url=public, **NO_CREDENTIALS)
+    app = await start_gate(port=port, public_url=public, **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http:
         back, query = await register(http, public)
         forged = back.replace(query["state"], query["state"][:-2] + "xx")
@@ -145,11 +114,11 @@ async def test_a_callback_with_a_bad_state_changes_nothing(
 
 
 async def test_an_expired_code_says_so_and_stays_in_setup_mode(
-    fake_github: FakeGitHub, serve: StartGate, tmp_path: Path
+    fake_github: FakeGitHub, start_gate: StartGate, tmp_path: Path
 ) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    app = await serve(port=port, public_url=public, **NO_CREDENTIALS)
+    app = await start_gate(port=port, public_url=public, **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http:
         back, _ = await register(http, public)
         fake_github.advance(3601)  # GitHub's code lives an hour
@@ -161,8 +130,8 @@ async def test_an_expired_code_says_so_and_stays_in_setup_mode(
     assert not (tmp_path / ".env").exists()
 
 
-async def test_a_bad_organisation_name_is_refused_before_github(serve: StartGate) -> None:
-    app = await serve(**NO_CREDENTIALS)
+async def test_a_bad_organisation_name_is_refused_before_github(start_gate: StartGate) -> None:
+    app = await start_gate(**NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http:
         form = {"manifest": "{}", "organization": "../../evil"}
         async with http.post(app.url("/setup/register"), data=form, allow_redirects=False) as r:
@@ -170,8 +139,8 @@ async def test_a_bad_organisation_name_is_refused_before_github(serve: StartGate
             assert "&#x27;../../evil&#x27;" in await r.text()
 
 
-async def test_the_setup_page_warns_when_the_public_url_is_a_guess(serve: StartGate) -> None:
-    app = await serve(public_url=None, **NO_CREDENTIALS)
+async def test_the_setup_page_warns_when_the_public_url_is_a_guess(start_gate: StartGate) -> None:
+    app = await start_gate(public_url=None, **NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
         html = await page.text()
     assert "PUBLIC_URL is not set" in html
@@ -179,8 +148,10 @@ async def test_the_setup_page_warns_when_the_public_url_is_a_guess(serve: StartG
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
-async def test_in_app_mode_setup_shows_status_and_refuses_to_register(serve: StartGate) -> None:
-    app = await serve(github_app_slug="canon-gate")
+async def test_in_app_mode_setup_shows_status_and_refuses_to_register(
+    start_gate: StartGate,
+) -> None:
+    app = await start_gate(github_app_slug="canon-gate")
     async with aiohttp.ClientSession() as http:
         async with http.get(app.url("/setup")) as page:
             html = await page.text()
