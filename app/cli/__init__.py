@@ -1,0 +1,1 @@
+"""The `canon-gate` command and its subcommands."""

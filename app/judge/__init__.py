@@ -1,0 +1,1 @@
+"""Pure decisions, no I/O: verdicts, conclusions, plans, commands, and how they are rendered."""

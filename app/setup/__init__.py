@@ -1,0 +1,1 @@
+"""First run: the registration pages, GitHub's App Manifest flow and the .env writer."""
