@@ -20,7 +20,8 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from action.audit.runner import AuditInputs, run_audit
+from action.audit.inputs import AuditInputs
+from action.audit.runner import run_audit
 from action.session.harness import SdkHarness
 from action.summary import table
 

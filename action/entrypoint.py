@@ -22,7 +22,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from action.audit.runner import AuditInputs, run_audit
+from action.audit.inputs import AuditInputs
+from action.audit.runner import run_audit
 from action.report import REPORT_FILENAME, Report
 from action.session.harness import Harness, SdkHarness
 from action.summary import markdown

@@ -24,7 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from action.audit.runner import AuditInputs, run_audit
+from action.audit.inputs import AuditInputs
+from action.audit.runner import run_audit
 from action.entrypoint import write_outputs
 from action.session.harness import SdkHarness
 from tests.fakes.anthropic import FakeAnthropic, structured

@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 from fakes.anthropic import FakeAnthropic, Turn
 
-from action.audit.runner import AuditInputs, run_audit
+from action.audit.inputs import AuditInputs
+from action.audit.runner import run_audit
 from action.report import Report
 from action.session.harness import Harness, SdkHarness
 

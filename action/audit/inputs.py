@@ -1,0 +1,24 @@
+"""What one audit is asked to judge: the three checkouts and the identity of the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    base_dir: Path
+    head_dir: Path
+    # The PR's diff is taken from the merge-base checkout; None: from the base (older callers).
+    merge_base_dir: Path | None = None
+    repo: str | None = None
+    pr: int | None = None
+    head_sha: str | None = None
+    base_sha: str | None = None
+    merge_base_sha: str | None = None
+    check_run_id: int | None = None
+    workflow_run_id: int | None = None
+    canon_ref: str | None = None
+    is_fork: bool = False
+    approved: bool = False

@@ -1,0 +1,103 @@
+"""Prepare one session: everything it is given, built from the checkouts before it starts.
+
+The base tip governs (canon, config, prompt); the PR's own change is its diff from the merge-base,
+or commits that landed on the base since would read as the PR reverting them. Each checkout is
+read once, and its canon is shared by the prompt, the tools, evidence and the structural check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from action.audit.diff import changes as compute_changes
+from action.audit.evidence import Sources
+from action.audit.findings import output_schema
+from action.audit.hints import run_hints
+from action.audit.inputs import AuditInputs
+from action.audit.prompt import build_prompt
+from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
+from action.canon.checkout import DATA_DIR, Checkout
+from action.canon.model import load_canon
+from action.canon.structure import check_change
+from action.config import Config
+from action.report import HintResult, StructureProblem
+from action.session.guard import ReadGuard
+from action.session.harness import SessionSpec
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One session's spec, and what collecting its outcome needs besides the outcome."""
+
+    spec: SessionSpec
+    guard: ReadGuard
+    own_tools: frozenset[str]
+    prompt_hash: str
+    model: str | None
+    hints: list[HintResult]
+    structure: list[StructureProblem] | None
+    sources: Sources
+
+
+async def prepare(
+    inputs: AuditInputs, config: Config, session_env: dict[str, str], run_dir: Path
+) -> Prepared:
+    """Load the canon, the diff, the hints and the structural check; build prompt, tools, spec."""
+    diff_base = inputs.merge_base_dir or inputs.base_dir
+    base, head = Checkout(inputs.base_dir), Checkout(inputs.head_dir)
+    # The data checkouts are nested in the base workspace: their files are never base canon.
+    data_dirs = [inputs.base_dir / DATA_DIR, inputs.head_dir]
+    data_dirs += [inputs.merge_base_dir] if inputs.merge_base_dir else []
+    canon = load_canon(base, config.canon.paths, skip=data_dirs)
+    base_problems = canon.chain_problems()
+    # The PR's own canon, parsed as data only: which broken chains does the PR itself add?
+    known = set(base_problems)
+    if inputs.merge_base_dir is not None:
+        known |= set(load_canon(Checkout(diff_base), config.canon.paths).chain_problems())
+    head_canon = load_canon(head, config.canon.paths)
+    introduced = [p for p in head_canon.chain_problems() if p not in known]
+    file_changes = compute_changes(
+        diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude
+    )
+    hints = await run_hints(
+        config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"], diff_base
+    )
+    # Purely structural: it travels in the report and gates only as its own check run.
+    structure = check_change(base, head, ((c.path, c.status) for c in file_changes), config)
+    prompt = build_prompt(
+        canon,
+        config.canon.foundation,
+        file_changes,
+        hints,
+        inputs.pr,
+        str(inputs.head_dir),
+        str(inputs.base_dir),
+        merge_base_dir=str(inputs.merge_base_dir) if inputs.merge_base_dir else None,
+        chain_problems=base_problems,
+        introduced_problems=introduced,
+    )
+    tools = GateTools(canon, file_changes)
+    own = frozenset(qualified(n) for n in TOOL_NAMES)
+    guard = ReadGuard([inputs.base_dir, inputs.head_dir, diff_base], inputs.base_dir, own)
+    spec = SessionSpec(
+        system_prompt=prompt.system,
+        user_prompt=prompt.user,
+        cwd=inputs.base_dir,
+        run_dir=run_dir,
+        env=session_env,
+        output_schema=output_schema(),
+        mcp_server=tools.server(),
+        mcp_name=SERVER,
+        can_use_tool=guard.can_use_tool,
+        pre_tool_use=guard.pre_tool_use,
+        max_turns=config.limits.max_turns,
+        max_budget_usd=config.limits.max_budget_usd,
+        wall_seconds=float(config.limits.wall_time_seconds),
+        model=config.model,
+    )
+    merge_base = (diff_base, inputs.merge_base_sha) if inputs.merge_base_dir else None
+    sources = Sources(
+        canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha, merge_base
+    )
+    return Prepared(spec, guard, own, prompt.hash, config.model, hints, structure, sources)
