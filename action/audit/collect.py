@@ -61,9 +61,7 @@ def outcome_error(out: SessionOutcome, own_tools: frozenset[str]) -> str | None:
 
 def collect(prepared: Prepared, out: SessionOutcome, report: Report) -> Report:
     """Add the session's figures, denials and verified findings, or why it was not evaluated."""
-    denials = [
-        ToolDenial(tool=d.tool, target=d.target, reason=d.reason) for d in prepared.guard.denials
-    ]
+    denials = list(prepared.guard.denials)
     seen = {(d.tool, d.target) for d in denials}
     for d in out.permission_denials:
         target = str((d.get("tool_input") or {}).get("file_path") or "")

@@ -39,7 +39,7 @@ def _files(root: Path) -> dict[str, Path]:
     return found
 
 
-def in_scope(path: str, include: list[str], exclude: list[str]) -> bool:
+def _in_scope(path: str, include: list[str], exclude: list[str]) -> bool:
     """Apply the config's audit globs (`**` matches anything)."""
 
     def hit(patterns: list[str]) -> bool:
@@ -69,7 +69,7 @@ def changes(
     before, after = _files(base), _files(head)
     result: list[FileChange] = []
     for rel in sorted(set(before) | set(after)):
-        if not in_scope(rel, include or ["**"], exclude or []):
+        if not _in_scope(rel, include or ["**"], exclude or []):
             continue
         old, new = before.get(rel), after.get(rel)
         if old is not None and new is not None and old.read_bytes() == new.read_bytes():

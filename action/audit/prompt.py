@@ -50,15 +50,13 @@ MAX_PROBLEM_CHARS = 300
 class Prompt:
     system: str
     user: str
-    static_prefix: str
-    per_pr: str
 
     @property
     def hash(self) -> str:
         return hashlib.sha256((self.system + "\x00" + self.user).encode()).hexdigest()[:16]
 
 
-def foundation_text(canon: Canon, refs: list[str]) -> str:
+def _foundation_text(canon: Canon, refs: list[str]) -> str:
     parts = []
     for ref in refs:
         doc = canon.get(ref)
@@ -83,7 +81,7 @@ def build_prompt(
 ) -> Prompt:
     """Assemble the prompt; everything before `per_pr` is identical across PRs of a repository."""
     static = PROTOCOL
-    found = foundation_text(canon, foundation)
+    found = _foundation_text(canon, foundation)
     if found:
         static += "\nFoundation canon (in force at the base branch):\n" + found
     index = "".join(f"- {d.uri} ({d.status or 'no status'}): {d.title}\n" for d in canon.docs)
@@ -118,7 +116,7 @@ def build_prompt(
         else "This pull request changes no file in scope. Confirm with pr_diff and finish with "
         "StructuredOutput."
     )
-    return Prompt(static + per_pr, user, static, per_pr)
+    return Prompt(static + per_pr, user)
 
 
 def _chain_section(title: str, source: str, problems: Sequence[ChainProblem]) -> str:

@@ -38,10 +38,8 @@ class GateTools:
         self.canon = canon
         self.index = CanonIndex(canon)
         self.changes = {c.path: c for c in changes}
-        self.calls: list[str] = []
 
     async def canon_search(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append("canon_search")
         hits = self.index.search(str(args.get("query", "")), int(args.get("limit") or 8))
         if not hits:
             return _text("no canon document matches")
@@ -55,7 +53,6 @@ class GateTools:
         return _text("\n".join(lines))
 
     async def canon_get(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append("canon_get")
         ref = str(args.get("ref", ""))
         doc = self.canon.get(ref)
         if doc is None:
@@ -67,7 +64,6 @@ class GateTools:
         return _text(header + "\n" + doc.text)
 
     async def pr_diff(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append("pr_diff")
         path = args.get("path")
         if not path:
             listing = "".join(f"{c.status}: {c.path}\n" for c in self.changes.values())

@@ -13,17 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from action.report import ToolDenial
+
 READ_TOOLS = frozenset({"Read", "Grep", "Glob"})
 STRUCTURED_OUTPUT_TOOL = "StructuredOutput"
 # Parts of a path that are never read even inside a checkout.
 _NEVER = frozenset({".git"})
-
-
-@dataclass(frozen=True)
-class Denial:
-    tool: str
-    target: str
-    reason: str
 
 
 @dataclass
@@ -33,7 +28,7 @@ class ReadGuard:
     roots: list[Path]
     cwd: Path
     own_tools: frozenset[str]
-    denials: list[Denial] = field(default_factory=list)
+    denials: list[ToolDenial] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.roots = [Path(os.path.realpath(r)) for r in self.roots]
@@ -72,7 +67,7 @@ class ReadGuard:
         reason = self.decide(tool, args)
         if reason is not None:
             target = str(args.get("file_path") or args.get("path") or args.get("pattern") or "")
-            self.denials.append(Denial(tool, target[:200], reason))
+            self.denials.append(ToolDenial(tool=tool, target=target[:200], reason=reason))
         return reason
 
     async def can_use_tool(self, tool: str, args: dict[str, Any], context: Any) -> Any:

@@ -52,7 +52,6 @@ class SessionOutcome:
     subtype: str | None = None
     is_error: bool = False
     num_turns: int = 0
-    duration_ms: int = 0
     cost_usd: float = 0.0
     usage: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
@@ -70,26 +69,25 @@ class Harness(Protocol):
     async def run(self, spec: SessionSpec) -> SessionOutcome: ...
 
 
-def kill_group(pidfile: Path) -> bool:
-    """Terminate, then kill, the process group the wrapper started; True if one was alive."""
+def kill_group(pidfile: Path) -> None:
+    """Terminate, then kill, the process group the wrapper started, if it is still alive."""
     try:
         pgid = int(pidfile.read_text().strip())
     except (OSError, ValueError):
-        return False
+        return
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
-        return False
+        return
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
-            return True
+            return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    return True
 
 
 class SdkHarness:
@@ -165,7 +163,6 @@ class SdkHarness:
                 out.subtype = message.subtype
                 out.is_error = message.is_error
                 out.num_turns = message.num_turns
-                out.duration_ms = message.duration_ms
                 out.cost_usd = message.total_cost_usd or 0.0
                 out.usage = dict(message.usage or {})
                 out.structured_output = message.structured_output
