@@ -7,7 +7,7 @@ gate's own means the model judged without seeing what it needed. Each is not eva
 
 from __future__ import annotations
 
-from action.audit.findings import dedupe, parse_result, to_finding
+from action.audit.findings import InvalidResult, dedupe, parse_result, to_finding
 from action.audit.prepare import Prepared
 from action.report import ErrorKind, Report, ToolDenial, Usage
 from action.session.harness import SessionOutcome
@@ -86,7 +86,7 @@ def collect(prepared: Prepared, out: SessionOutcome, report: Report) -> Report:
         return fail(report, error)
     try:
         result = parse_result(out.structured_output)
-    except ValueError as exc:
+    except InvalidResult as exc:
         return fail(report, str(exc))
     findings = dedupe([to_finding(raw, prepared.sources) for raw in result.findings])
     return report.model_copy(update={"findings": findings})

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from action.audit.evidence import Sources, locate, normalised_quote, verify
+from action.errors import CanonGateError
 from action.report import (
     Classification,
     Evidence,
@@ -23,6 +24,10 @@ from action.report import (
     SuggestedFix,
     fingerprint,
 )
+
+
+class InvalidResult(CanonGateError, ValueError):
+    """The session's structured result does not match the schema; the message says how."""
 
 
 class _Loose(BaseModel):
@@ -65,11 +70,11 @@ def output_schema() -> dict[str, Any]:
 
 
 def parse_result(structured: Any) -> RawResult:
-    """Validate the structured result; raise ValueError with a short reason."""
+    """Validate the structured result; raise InvalidResult with a short reason."""
     try:
         return RawResult.model_validate(structured)
     except ValidationError as exc:
-        raise ValueError(
+        raise InvalidResult(
             f"the structured result does not match the schema: {exc.errors()[:3]}"
         ) from None
 

@@ -117,6 +117,15 @@ async def test_zero_turns(checkouts: tuple[Path, Path], fake: FakeAnthropic) -> 
     assert_fail_closed(report, "the session ran zero turns")
 
 
+async def test_a_result_the_schema_refuses(
+    checkouts: tuple[Path, Path], fake: FakeAnthropic
+) -> None:
+    # The CLI validates the result first; a CLI that stopped doing so must not slip one past us.
+    outcome = SessionOutcome(subtype="success", num_turns=1, structured_output={"findings": "x"})
+    report = await audit(checkouts, fake, harness=Scripted(outcome))
+    assert_fail_closed(report, "the structured result does not match the schema")
+
+
 async def test_budget_stop(checkouts: tuple[Path, Path], fake: FakeAnthropic) -> None:
     configure(checkouts, "  max_budget_usd: 0.01\n")
     fake.script = [
