@@ -1,7 +1,9 @@
-"""Shared helpers for the data-plane tests: canon fixtures, secrets, the runner call."""
+"""Shared helpers for the data-plane tests: canon fixtures, secrets, the runner call, and what
+the fake model was sent."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -136,6 +138,40 @@ async def audit(
     return await run_audit(
         inputs, parent_env(fake, **env), harness or SdkHarness(), work_dir=work_dir
     )
+
+
+class NoSession:
+    """A harness that must never be reached."""
+
+    async def run(self, spec: object) -> object:
+        raise AssertionError("no session may be spawned")
+
+
+def system_text(fake: FakeAnthropic, index: int = 0) -> str:
+    """The system prompt of one request to the fake model, as one text."""
+    system = fake.message_requests[index].body["system"]
+    return "".join(b.get("text", "") for b in system) if isinstance(system, list) else str(system)
+
+
+def tool_results(fake: FakeAnthropic) -> list[dict[str, Any]]:
+    """Every tool result the model was sent, once each (requests repeat the conversation)."""
+    found: dict[str, dict[str, Any]] = {}
+    for request in fake.message_requests:
+        for message in request.body.get("messages", []):
+            if message.get("role") == "user" and isinstance(message.get("content"), list):
+                for block in message["content"]:
+                    if block.get("type") == "tool_result":
+                        found[block["tool_use_id"]] = block
+    return list(found.values())
+
+
+async def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run a command; return its exit status and its stdout, then the end of its stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode() + err.decode()[-2000:]
 
 
 def assert_no_secrets(fake: FakeAnthropic, report: Report | None = None) -> None:

@@ -13,7 +13,7 @@ from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
 from action.cli import _copy_worktree
 from action.report import Report
-from tests.action.support import OAUTH, make_checkouts, write_tree
+from tests.action.support import OAUTH, make_checkouts, run_cli, system_text, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "OUTSIDE-THE-REPO-7f3a"
@@ -94,8 +94,7 @@ async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -
     report = Report.model_validate(json.loads(proc[1]))
     assert report.run.merge_base_sha == branch_point
     assert report.run.base_sha == git(repo, "rev-parse", "main")
-    system = fake.message_requests[0].body["system"]
-    text = "".join(b.get("text", "") for b in system) if isinstance(system, list) else system
+    text = system_text(fake)
     listed = text[text.index("Changed files in scope:") :].split("\n\n")[0].splitlines()[1:]
     # Only the branch's own work: not .venv, not debug.log, not main's later release.md edit.
     assert listed == [
@@ -104,13 +103,3 @@ async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -
         "- added: docs/new.md",
     ]
     assert all(SECRET not in request.raw for request in fake.requests)
-
-
-async def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
-    import asyncio
-
-    proc = await asyncio.create_subprocess_exec(
-        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode() + err.decode()[-2000:]

@@ -13,16 +13,9 @@ from fakes.anthropic import FakeAnthropic, structured
 
 from action.entrypoint import main
 from action.report import ErrorKind, Report
-from tests.action.support import OAUTH, make_checkouts, write_tree
+from tests.action.support import OAUTH, NoSession, make_checkouts, run_cli, write_tree
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class NoSession:
-    """A harness that must never be reached."""
-
-    async def run(self, spec: object) -> object:
-        raise AssertionError("no session may be spawned")
 
 
 def step_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -71,12 +64,6 @@ def test_broken_config_is_reported(tmp_path: Path) -> None:
     assert read(tmp_path).error_kind is ErrorKind.CONFIG
 
 
-def test_report_schema_is_current() -> None:
-    from action.report import SCHEMA_PATH, render_schema
-
-    assert SCHEMA_PATH.read_text() == render_schema()
-
-
 @pytest.mark.cli
 async def test_canon_gate_audit_on_a_local_repo(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
@@ -115,7 +102,7 @@ async def test_canon_gate_audit_on_a_local_repo(tmp_path: Path) -> None:
             "ANTHROPIC_BASE_URL": fake.url,
             "PYTHONPATH": str(ROOT),
         }
-        proc = await _run(
+        proc = await run_cli(
             [
                 sys.executable,
                 "-m",
@@ -137,13 +124,3 @@ async def test_canon_gate_audit_on_a_local_repo(tmp_path: Path) -> None:
     assert report.run.base_sha
     assert report.run.head_sha
     assert report.run.base_sha != report.run.head_sha
-
-
-async def _run(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
-    import asyncio
-
-    proc = await asyncio.create_subprocess_exec(
-        *argv, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode() + err.decode()[-2000:]

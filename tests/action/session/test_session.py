@@ -19,6 +19,7 @@ from tests.action.support import (
     RUNTIME_TOKEN,
     assert_no_secrets,
     audit,
+    tool_results,
 )
 
 pytestmark = pytest.mark.cli
@@ -62,16 +63,6 @@ COSMETIC = {
 def tool_surface(fake: FakeAnthropic) -> set[str]:
     """The tools the model was offered (the CLI adds one internal placeholder)."""
     return set(fake.message_requests[0].tool_names) - {"DeferredToolPlaceholder"}
-
-
-def all_tool_results(fake: FakeAnthropic) -> list[dict[str, Any]]:
-    results = []
-    for request in fake.message_requests:
-        for message in request.body.get("messages", []):
-            if message.get("role") == "user" and isinstance(message.get("content"), list):
-                results += [b for b in message["content"] if b.get("type") == "tool_result"]
-    unique = {r["tool_use_id"]: r for r in results}
-    return list(unique.values())
 
 
 def result_text(result: dict[str, Any]) -> str:
@@ -122,7 +113,7 @@ async def test_findings_with_tools(checkouts: tuple[Path, Path], fake: FakeAnthr
     assert finding.evidence[0].commit == "h" * 40
     assert finding.evidence[1].commit == "b" * 40
     assert finding.evidence[0].line == 2
-    texts = [result_text(r) for r in all_tool_results(fake)]
+    texts = [result_text(r) for r in tool_results(fake)]
     assert any("docs/ci.md" in t and "modified" in t for t in texts)
     assert any(GOVERNING_URI in t and "Audit Gates" in t for t in texts)
     assert any("+The merge gate is scripts/check-canon-drift.py" in t for t in texts)
@@ -204,7 +195,7 @@ async def test_planted_settings_have_no_effect(
     for request in fake.message_requests:
         assert "PLANTED-INSTRUCTION" not in request.raw
     assert tool_surface(fake) == EXPECTED_TOOLS
-    bash = [r for r in all_tool_results(fake) if r.get("is_error")]
+    bash = [r for r in tool_results(fake) if r.get("is_error")]
     assert bash, "Bash must not run"
     assert report.error is None
 
@@ -237,7 +228,7 @@ async def test_hostile_head_is_denied(
     ]
     report = await audit(checkouts, fake)
     assert not marker.exists()
-    results = all_tool_results(fake)
+    results = tool_results(fake)
     errors = [r for r in results if r.get("is_error")]
     allowed = [r for r in results if not r.get("is_error")]
     assert len(errors) == 8

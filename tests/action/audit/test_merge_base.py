@@ -18,7 +18,15 @@ from action.canon.structure import check_change
 from action.config import Config, Hint
 from action.entrypoint import inputs_from_env
 from action.report import ErrorKind
-from tests.action.support import VODKA, audit, make_checkouts, write_tree
+from tests.action.support import (
+    VODKA,
+    NoSession,
+    audit,
+    make_checkouts,
+    system_text,
+    tool_results,
+    write_tree,
+)
 
 VODKA_PATH = "canon/principles/vodka-architecture.md"
 
@@ -32,18 +40,6 @@ CONFIG = (
     "audit:\n  exclude: ['.github/**']\n"
     "limits:\n  max_turns: 8\n  wall_time_seconds: 20\n"
 )
-
-
-def tool_results(fake: FakeAnthropic) -> list[str]:
-    """The text of every tool result the model was sent, once each."""
-    found = {}
-    for request in fake.message_requests:
-        for message in request.body.get("messages", []):
-            if message.get("role") == "user" and isinstance(message.get("content"), list):
-                for block in message["content"]:
-                    if block.get("type") == "tool_result":
-                        found[block["tool_use_id"]] = str(block.get("content"))
-    return list(found.values())
 
 
 def moved_base(tmp_path: Path) -> tuple[Path, Path, Path]:
@@ -110,15 +106,14 @@ async def test_session_sees_only_the_prs_own_change(tmp_path: Path, fake: FakeAn
     ]
     report = await audit((base, head), fake, merge_base=merge_base)
     assert report.error is None, report.error
-    system = fake.message_requests[0].body["system"]
-    text = "".join(b.get("text", "") for b in system) if isinstance(system, list) else system
+    text = system_text(fake)
     listed = text[text.index("Changed files in scope:") :].split("\n\n")[0]
     assert listed.splitlines()[1:] == [f"- modified: {VODKA_PATH}", "- modified: docs/ci.md"]
     assert f"Merge-base checkout (the PR's diff is taken from it): {merge_base}" in text
     # The base tip governs: its canon, never the merge-base's or the head's nested copies.
     assert "u://fixed-later (active)" in text
     assert "u://retired-on-base" not in text
-    results = tool_results(fake)
+    results = [str(r.get("content")) for r in tool_results(fake)]
     assert any(f"modified: {VODKA_PATH}\\nmodified: docs/ci.md\\n'" in r for r in results)
     assert any("docs/release.md is not changed by this pull request" in r for r in results)
     assert any("+Hints are listed in the check run." in r for r in results)
@@ -151,11 +146,6 @@ def test_a_deleted_files_quote_is_found_at_the_merge_base(tmp_path: Path) -> Non
     sources = Sources(Canon([]), base, head, "b" * 40, "h" * 40, (merge_base, "m" * 40))
     assert sources.lookup("docs/release.md") == ("# Release\nTag by hand.\n", "m" * 40)
     assert sources.lookup("docs/ci.md") == ((head / "docs/ci.md").read_text(), "h" * 40)
-
-
-class NoSession:
-    async def run(self, spec: object) -> object:
-        raise AssertionError("no session may be spawned")
 
 
 async def test_a_missing_merge_base_checkout_fails_closed(
