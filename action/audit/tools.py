@@ -1,6 +1,6 @@
 """The gate's in-process MCP tools: canon_search, canon_get and pr_diff.
 
-They serve only data the runner already loaded (the base branch's canon, the diff between the
+They serve only data `prepare` already loaded (the base branch's canon, the diff between the
 checkouts), so they cannot be steered into reading anything else. Findings are not a tool: they
 are the run's structured output (see `action.audit.findings`).
 """

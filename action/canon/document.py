@@ -114,9 +114,11 @@ def parse_document(path: str, text: str) -> CanonDoc:
 
     def unusable(line: int, rule: str, message: str, end: int | None = None) -> CanonDoc:
         problem = StructureProblem(path=path, line=max(line, 1), rule=rule, message=message)
-        fence = (lines[end].rstrip(), end + 1) if end is not None else (None, None)
+        if end is None:
+            return CanonDoc(path, text, text, problems=[problem], bom=bom)
+        closer = lines[end].rstrip()
         return CanonDoc(
-            path, text, text, problems=[problem], bom=bom, closer=fence[0], closer_line=fence[1]
+            path, text, text, problems=[problem], bom=bom, closer=closer, closer_line=end + 1
         )
 
     if not lines or lines[0].rstrip() not in _OPEN:

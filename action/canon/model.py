@@ -87,7 +87,7 @@ def load_canon(checkout: Checkout, paths: Sequence[str], skip: Sequence[Path] = 
     docs = []
     for rel in checkout.audit_canon(paths, skip):
         doc = _as_audited(checkout.read(rel))
-        if doc is not None and rel not in checkout.undecodable:
+        if doc is not None and rel not in checkout.undecodable:  # read() notes what is not UTF-8
             docs.append(doc)
     return Canon(docs)
 

@@ -1,9 +1,9 @@
 """Run one session through claude-agent-sdk's `query()` behind a small Protocol, within its bounds.
 
-The runner builds a `SessionSpec`; a `Harness` turns it into a `SessionOutcome`. The real one,
-`SdkHarness`, spawns the bundled CLI through the launcher from `action.session.environment` and
-kills its whole process group at the wall-clock limit (raw asyncio cancellation can leave the CLI
-running).
+`action.audit.prepare` builds a `SessionSpec`; a `Harness` turns it into a `SessionOutcome`. The
+real one, `SdkHarness`, spawns the bundled CLI through the launcher from
+`action.session.environment` and kills its whole process group at the wall-clock limit (raw
+asyncio cancellation can leave the CLI running).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SYNTHETIC_MODEL = "<synthetic>"
 
 @dataclass
 class SessionSpec:
-    """Everything one session needs; built by the runner, consumed by a Harness."""
+    """Everything one session needs; built by `prepare`, consumed by a Harness."""
 
     system_prompt: str
     user_prompt: str
@@ -133,7 +133,7 @@ class SdkHarness:
                 await self._consume(spec, out)
         except TimeoutError:
             out.timed_out = True
-        except Exception as exc:  # the SDK's errors carry the reason; the runner reports it
+        except Exception as exc:  # the SDK's errors carry the reason; `collect` reports it
             if out.exception is None:
                 out.exception = f"{type(exc).__name__}: {exc}"
         finally:
