@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from action.markdown import cell, inline, shorten
 from action.report import Report
 
 MARKER = "<!-- canon-gate:summary -->"
 _STATUS = {"pass": "passed", "fail": "failed", "not_evaluated": "not evaluated"}
-
-
-def _cell(text: str, width: int = 0) -> str:
-    text = " ".join(text.split()).replace("|", "\\|")
-    return text if not width or len(text) <= width else text[: width - 1] + "…"
 
 
 def markdown(report: Report) -> str:
@@ -18,7 +14,7 @@ def markdown(report: Report) -> str:
     run = report.run
     lines = [MARKER, f"## canon-gate: {_STATUS[report.status]}", ""]
     if report.error:
-        lines += [f"**Not evaluated:** {_cell(report.error)}", ""]
+        lines += [f"**Not evaluated:** {inline(report.error)}", ""]
     if report.findings:
         lines += [
             "| id | class | kind | location | claim | evidence |",
@@ -26,17 +22,20 @@ def markdown(report: Report) -> str:
         ]
         for f in sorted(report.findings, key=lambda f: (not f.substantive, f.location.path)):
             checked = sum(e.verified for e in f.evidence)
+            where = cell(f"{f.location.path}:{f.location.start_line}", 200)
             lines.append(
-                f"| `{f.id}` | {f.classification.value} | {f.kind.value} | "
-                f"`{f.location.path}:{f.location.start_line}` | {_cell(f.claim, 200)} | "
-                f"{checked}/{len(f.evidence)} verified |"
+                f"| `{f.id}` | {f.classification.value} | {f.kind.value} | {where} | "
+                f"{cell(f.claim, 200)} | {checked}/{len(f.evidence)} verified |"
             )
         lines.append("")
     elif report.evaluated:
         lines += ["No findings.", ""]
     if run.denials:
         lines += [f"Denied tool calls: {len(run.denials)}", ""]
-        lines += [f"- {d.tool} `{_cell(d.target, 120)}`: {d.reason}" for d in run.denials[:20]]
+        lines += [
+            f"- {inline(d.tool)} {cell(d.target, 120)}: {inline(d.reason)}"
+            for d in run.denials[:20]
+        ]
         lines.append("")
     lines += [
         f"PR #{run.pr} · head `{(run.head_sha or '?')[:12]}` · "
@@ -58,7 +57,7 @@ def table(report: Report) -> str:
     rows = [("ID", "CLASS", "KIND", "LOCATION", "CLAIM")]
     for f in report.findings:
         where = f"{f.location.path}:{f.location.start_line}"
-        rows.append((f.id, f.classification.value, f.kind.value, where, _cell(f.claim, 70)))
+        rows.append((f.id, f.classification.value, f.kind.value, where, shorten(f.claim, 70)))
     if len(rows) > 1:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
+from action.markdown import ELLIPSIS, cut_bytes, fenced, shorten
 from action.report import Finding, StructureProblem
 from app.judge.links import Links
-from app.judge.markdown import ELLIPSIS, cut_bytes, fenced, shorten
 from app.judge.render import MAX_NOTE, MAX_TITLE
 from app.judge.shown import Level, Shown, kind_label
 

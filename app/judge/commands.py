@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from action.config import CONFIG_PATH
+from action.markdown import inline, shorten
 from action.report import Finding, Report
-from app.judge.markdown import inline, shorten
 
 PREFIX = "/canon-gate"
 FINDING_ID = re.compile(r"^cg-[0-9a-f]{10}$")

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from action.markdown import cell
 from action.report import Finding
 from app.judge.lifecycle import FindingState, Lifecycle
-from app.judge.markdown import cell
 from app.ledger.records import Waiver
 
 MARKER = "<!-- canon-gate:lifecycle -->"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from action.markdown import ELLIPSIS
 from action.report import ARTIFACT_NAME
-from app.judge.markdown import ELLIPSIS
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from action.config import CONFIG_PATH
+from action.markdown import inline, one_line, shorten
 from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, Report
 from app.judge import render
 from app.judge.checkrun import CheckRunResult
 from app.judge.links import Links
-from app.judge.markdown import inline, one_line, shorten
 
 # The audit workflow's file name under `.github/workflows/` (the App's `WORKFLOW_FILE` setting).
 DEFAULT_WORKFLOW_FILE = "canon-gate.yml"

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from action.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
 from action.report import Finding, HintResult, RunInfo, StructureProblem
 from app.judge.lifecycle import FindingState
 from app.judge.links import Links
-from app.judge.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
 from app.judge.shown import Shown, kind_label
 
 SUMMARY_MARKER = "<!-- canon-gate:summary -->"

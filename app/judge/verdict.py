@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
+from action.markdown import shorten
 from action.report import ErrorKind, Report
 from app.judge import outcomes, render
 from app.judge.annotations import annotation
 from app.judge.checkrun import CheckRunResult, Conclusion
 from app.judge.lifecycle import FindingState, Lifecycle
 from app.judge.links import Links
-from app.judge.markdown import shorten
 from app.judge.render import plural
 from app.judge.shown import Shown
 from app.ledger.records import Waiver

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from action.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
 from action.report import (
     AuthMode,
     Classification,
@@ -24,7 +25,6 @@ from app.judge import render
 from app.judge.annotations import MAX_MESSAGE_BYTES, annotation, annotation_message
 from app.judge.lifecycle import FindingState
 from app.judge.links import Links
-from app.judge.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
 from app.judge.shown import Shown
 from app.ledger.records import Waiver
 

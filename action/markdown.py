@@ -1,4 +1,4 @@
-"""Safe text for check runs: escape hostile strings for markdown and cut text to GitHub's limits.
+"""Safe markdown for text from a report: escape hostile strings and cut text to GitHub's limits.
 
 Findings are written by a session that read a pull request, so every string in them is hostile
 input: it must not break a table, inject HTML or images, or @-mention anyone.
