@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
             base_sha=base_sha,
             merge_base_sha=merge_base,
             canon_ref=base_ref,
+            base_git=repo,
+            base_commit=base_sha,
         )
         report = asyncio.run(run_audit(inputs, dict(os.environ), SdkHarness()))
     if args.json:

@@ -109,7 +109,12 @@ class Config(_View):
 
 
 class AppConfig(_View):
-    """The App's view: what it needs to conclude, record and comment."""
+    """The App's view: what it needs to conclude, record and comment.
+
+    `canon` is read by both planes: the App needs the canon paths for the governance key.
+    """
+
+    canon: CanonConfig = Field(default_factory=CanonConfig)
 
     # Every verdict and waiver is committed to the `canon-gate/ledger` branch unless this is false.
     ledger: bool = True
@@ -119,8 +124,10 @@ class AppConfig(_View):
 
 ACTION_KEYS = frozenset(Config.model_fields)
 APP_KEYS = frozenset(AppConfig.model_fields)
-Config.other_plane = APP_KEYS
-AppConfig.other_plane = ACTION_KEYS
+# Read by both planes, so validated by both.
+SHARED_KEYS = ACTION_KEYS & APP_KEYS
+Config.other_plane = APP_KEYS - SHARED_KEYS
+AppConfig.other_plane = ACTION_KEYS - SHARED_KEYS
 View = TypeVar("View", bound=_View)
 
 

@@ -59,6 +59,8 @@ def inputs_from_env(env: Mapping[str, str]) -> AuditInputs:
         canon_ref=env.get("CANON_GATE_BASE_REF") or None,
         is_fork=_flag(env.get("CANON_GATE_IS_FORK")),
         approved=_flag(env.get("CANON_GATE_APPROVED")),
+        # actions/checkout leaves the base commit checked out (HEAD) in the workspace.
+        base_git=workspace if (workspace / ".git").exists() else None,
     )
 
 

@@ -17,8 +17,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+# Version 2 (2026-11-28) added the governance key and the gate, and anchors finding ids to their
+# own primary evidence. Nothing had been deployed, so version 1 is no longer read.
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMA_VERSIONS = frozenset({2})
 # The action release that writes SCHEMA_VERSION; named in the App's message for an unknown version.
 ACTION_VERSION = "v1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -142,6 +144,10 @@ class RunInfo(_Model):
     prompt_hash: str | None = None
     canon_ref: str | None = None
     canon_sha: str | None = None
+    # What governed this audit at `base_sha` (action.governance): the App recomputes and compares.
+    governance_key: str | None = None
+    # The gate this report is for; `canon-gate` when the repository defines no gates.
+    gate: str = "canon-gate"
     duration_ms: int = 0
     turns: int = 0
     usage: Usage = Field(default_factory=Usage)

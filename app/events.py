@@ -65,9 +65,21 @@ class _RepoEvent(_Payload):
     sender: Account | None = None
 
 
+class BaseChange(_Payload):
+    """`changes.base` of `pull_request.edited`: the PR was retargeted to another branch."""
+
+    ref: dict[str, str] | None = None
+    sha: dict[str, str] | None = None
+
+
+class Changes(_Payload):
+    base: BaseChange | None = None
+
+
 class PullRequestEvent(_RepoEvent):
     pull_request: PullRequest
     before: str | None = None
+    changes: Changes | None = None
 
 
 class PullRef(_Payload):

@@ -20,6 +20,8 @@ from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 from pydantic import SecretStr
 
+from action.config import CONFIG_PATH, AppConfig, parse_config
+from action.governance import DEFAULT_GATE, Governs, canon_roots, governance_key
 from action.report import (
     REPORT_FILENAME,
     Classification,
@@ -145,12 +147,43 @@ def report(
     return Report(run=RunInfo(**fields), findings=list(findings), error=error)
 
 
+def governance_key_at(repo: Repo, sha: str, gate: str = DEFAULT_GATE) -> str | None:
+    """The governance key the App computes for a commit of a fake repository (None: no commit)."""
+    if sha not in repo.store.commits:
+        return None
+    root = repo.store.commits[sha].tree
+    files = repo.store.flatten(root)
+    config_entry = files.get(CONFIG_PATH)
+    config = (
+        parse_config(repo.store.blobs[config_entry[1]].decode(), view=AppConfig)
+        if config_entry
+        else AppConfig()
+    )
+
+    def object_id(path: str) -> str | None:
+        if not path:
+            return root
+        if path in files:
+            return files[path][1]
+        try:
+            return repo.store.subtree(root, path)
+        except KeyError:
+            return None
+
+    canon = tuple((r, object_id(r)) for r in canon_roots(config.canon.paths))
+    governs = Governs(config=config_entry[1] if config_entry else None, canon=canon, gate=gate)
+    return governance_key(governs)
+
+
 def report_for(
     run: Any, *, findings: list[Finding] | None = None, error: str | None = None, **run_fields: Any
 ) -> Report:
     """A report as the action would write it for a dispatched workflow run of the fake."""
     inputs = run.inputs
+    # The runner computes the key from its checkout of the base: the same key the App computes.
+    base = run_fields.get("base_sha") or inputs.get("base_sha") or None
     fields: dict[str, Any] = {
+        "governance_key": governance_key_at(run.repo, base) if base else None,
         "pr": int(inputs["pr"]),
         "head": inputs.get("head_sha") or None,
         "base_sha": inputs.get("base_sha") or None,

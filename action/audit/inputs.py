@@ -22,3 +22,7 @@ class AuditInputs:
     canon_ref: str | None = None
     is_fork: bool = False
     approved: bool = False
+    # A git repository holding the base commit, and the commit: the governance key is read from
+    # its objects (the Action's base checkout at HEAD; the local CLI's repository at base_sha).
+    base_git: Path | None = None
+    base_commit: str = "HEAD"

@@ -19,6 +19,7 @@ from action.audit.inputs import AuditInputs
 from action.audit.prepare import prepare
 from action.audit.redact import Redactor, secret_values
 from action.config import ConfigError, load_config
+from action.governance import governance_key, governs_from_git
 from action.report import ErrorKind, Report, RunInfo
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.harness import Harness
@@ -75,8 +76,13 @@ async def _audit(
         config = load_config(inputs.base_dir)
     except ConfigError as exc:
         return fail(report, f"the config is invalid: {exc}", ErrorKind.CONFIG)
+    key = (
+        governance_key(governs_from_git(inputs.base_git, inputs.base_commit, config.canon.paths))
+        if inputs.base_git is not None
+        else None
+    )
     report = report.model_copy(
-        update={"run": report.run.model_copy(update={"model": config.model})}
+        update={"run": report.run.model_copy(update={"model": config.model, "governance_key": key})}
     )
     if inputs.is_fork and config.forks.require_approval and not inputs.approved:
         return fail(

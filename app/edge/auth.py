@@ -27,7 +27,8 @@ def make_jwt(app_id: int, private_key_pem: str, *, now: float | None = None) -> 
 
 # What each step of the App may do, and nothing more. Names and levels are GitHub's.
 Permissions = Mapping[str, str]
-START_AUDIT: Permissions = {"checks": "write", "actions": "write"}
+# contents read: the config and canon at the base, for the governance key.
+START_AUDIT: Permissions = {"checks": "write", "actions": "write", "contents": "read"}
 CONCLUDE_AUDIT: Permissions = {
     "checks": "write",
     "actions": "read",
@@ -36,7 +37,12 @@ CONCLUDE_AUDIT: Permissions = {
     "pull_requests": "read",
 }
 COMMENT: Permissions = {"issues": "write"}
-READ_PR: Permissions = {"checks": "write", "pull_requests": "read", "actions": "write"}
+READ_PR: Permissions = {
+    "checks": "write",
+    "pull_requests": "read",
+    "actions": "write",
+    "contents": "read",
+}
 COMMANDS: Permissions = {
     # metadata read: asking GitHub for the commenter's permission on the repository.
     "metadata": "read",

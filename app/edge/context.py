@@ -9,6 +9,7 @@ import aiohttp
 
 from app.edge.auth import Permissions
 from app.edge.github import GitHub, GitHubApp
+from app.edge.governs import GovernsCache
 from app.edge.settings import Settings
 
 
@@ -19,6 +20,7 @@ class Context:
     http: aiohttp.ClientSession
     delivery_id: str
     deadline: float
+    governs: GovernsCache
 
     async def client(
         self, installation_id: int, repository_id: int, permissions: Permissions

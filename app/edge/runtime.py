@@ -16,6 +16,7 @@ from aiohttp import web
 from gidgethub.routing import Router
 
 from app.edge.github import GitHubApp
+from app.edge.governs import GovernsCache
 from app.edge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class Runtime:
     router: Router
     github_app: GitHubApp | None = None
     handled: DeliveryCache = field(default_factory=lambda: DeliveryCache())
+    # What governs each base commit: immutable, so cached (an optimisation only).
+    governs: GovernsCache = field(default_factory=lambda: GovernsCache())
     # Called whenever the App adopts settings (the reconciler wakes up once it is configured).
     on_configure: list[Callable[[], None]] = field(default_factory=list)
     _http: aiohttp.ClientSession | None = None

@@ -108,6 +108,7 @@ async def handle_delivery(request: web.Request) -> web.Response:
         http=runtime.http,
         delivery_id=delivery_id,
         deadline=loop.time() + budget,
+        governs=runtime.governs,
     )
     event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
     outcome, response = "ok", _answer(200, "handled")

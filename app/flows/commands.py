@@ -61,7 +61,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     if isinstance(decision, commands.Accepted) and isinstance(command, commands.Waive):
         # The PR's base governs, as for every verdict of the PR.
         pull = await get_pull(gh, repo, number)
-        governance = await read_governance(gh, repo, number, pull.base.sha)
+        governance = await read_governance(gh, repo, number, pull.base.sha, cache=ctx.governs)
         history = governance.history
         latest = history.latest if history else None
         decision = commands.check_waiver(

@@ -8,9 +8,8 @@ it gets one on the PR head SHA recorded in its report.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from gidgethub import sansio
+from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
@@ -20,12 +19,13 @@ from app.edge.artifacts import fetch_report
 from app.edge.auth import COMMENT, CONCLUDE_AUDIT
 from app.edge.context import Context
 from app.edge.conversation import upsert_comment
+from app.edge.governs import read_at_base
 from app.edge.repos import get_pull
 from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
 from app.flows.governance import read_governance
 from app.judge.artifact import ArtifactProblem
 from app.judge.checkrun import STRUCTURE_CHECK_NAME
-from app.judge.conclude import Finished, Governance, Outcome, conclude
+from app.judge.conclude import Finished, Governance, Outcome, PullNow, conclude
 from app.judge.correlate import (
     AuditKey,
     check_run_id_of,
@@ -67,18 +67,24 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     if check_run.status == "completed":
         log.info("completion.already_concluded", extra=fields)
         return
-    refused = None
-    governance = Governance()
-    if isinstance(report, Report):
-        if check_run_id_of(run.display_title) is None:
-            # A run started by hand chose its own inputs: its base must be on the PR's base branch.
-            refused = await manual_base_problem(gh, repo, report)
+    governance, pull = Governance(), None
+    if isinstance(report, Report) and run.conclusion == "success":
+        # What governed the report's base, and what governs the PR now: both computed here.
         key = parse_external_id(check_run.external_id)
         pr = report.run.pr or (key.pr if key else None)
-        base_sha = report.run.base_sha or (key.base_sha if key else None)
-        governance = await read_governance(gh, repo, pr, base_sha)
+        base_sha = report.run.base_sha or (key.base_sha if key else "")
+        if base_sha:
+            try:
+                governance = await read_governance(gh, repo, pr, base_sha, cache=ctx.governs)
+            except BadRequest as exc:
+                if int(exc.status_code) not in (404, 422):
+                    raise
+                # A base GitHub does not know: no key, so the report cannot judge.
+                log.warning("completion.unknown_base", extra={**fields, "base_sha": base_sha})
+        if pr is not None:
+            pull = await pull_now(gh, ctx, repo, pr)
     links = Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
-    finished = Finished(repo, run, check_run, report, refused)
+    finished = Finished(repo, run, check_run, report, pull)
     outcome = conclude(finished, governance, links, workflow_file=ctx.settings.workflow_file)
     await write(ctx, gh, finished, outcome, installation_id=ev.installation.id)
     metrics.AUDITS.labels(conclusion=outcome.result.conclusion).inc()
@@ -159,23 +165,8 @@ async def _check_run_for(
     )
 
 
-async def manual_base_problem(gh: GitHubAPI, repo: Repository, report: Report) -> str | None:
-    """Check that a manual run's governing base is on the PR's base branch; say why not."""
-    info = report.run
-    if info.pr is None or not info.base_sha:
-        return "the report of a manual run names no PR or no base commit"
-    pr = await get_pull(gh, repo, info.pr)
-    data: Any = await gh.getitem(
-        "/repos/{owner}/{repo}/compare/{basehead}",
-        url_vars={
-            "owner": repo.owner,
-            "repo": repo.name,
-            "basehead": f"{info.base_sha}...{pr.base.sha}",
-        },
-    )
-    if data.get("status") in ("identical", "ahead"):
-        return None
-    return (
-        f"the manual run was governed by {info.base_sha[:7]}, which is not on the PR's base branch "
-        f"`{pr.base.ref}`: config and canon must come from the base branch"
-    )
+async def pull_now(gh: GitHubAPI, ctx: Context, repo: Repository, number: int) -> PullNow:
+    """The PR's head now, and the governance key of its base tip now."""
+    pull = await get_pull(gh, repo, number)
+    at_base = await read_at_base(gh, repo, pull.base.sha, cache=ctx.governs)
+    return PullNow(head_sha=pull.head.sha, base_ref=pull.base.ref, key=at_base.key)

@@ -7,6 +7,7 @@ App's `canon-gate` runs on the head SHA), so it holds across restarts and replic
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from gidgethub import sansio
@@ -17,6 +18,7 @@ from app.edge import checks
 from app.edge.actions import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.edge.auth import READ_PR, START_AUDIT
 from app.edge.context import Context
+from app.edge.governs import read_at_base
 from app.edge.repos import get_pull
 from app.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent, Repository
 from app.judge import outcomes
@@ -27,6 +29,7 @@ from app.judge.plan import plan_start
 log = logging.getLogger(__name__)
 router = Router()
 
+# Plus `edited` when `changes.base` says the PR was retargeted: another base governs it now.
 AUDITED_ACTIONS = ("opened", "synchronize", "reopened", "ready_for_review")
 
 
@@ -39,11 +42,23 @@ async def start_audit(
     rerun: bool = False,
     approved: bool = False,
 ) -> int | None:
-    """Create (or resume) the check run and dispatch the workflow; return the check run id."""
+    """Create (or resume) the check run and dispatch the workflow; return the check run id.
+
+    The audit is keyed on what governs the PR's base now (the governance key), computed here by
+    the App from GitHub; a verdict under any other key never stands for this one.
+    """
+    at_base = await read_at_base(gh, repo, key.base_sha, cache=ctx.governs)
+    key = replace(key, governance=at_base.key)
     existing = await checks.list_runs(gh, repo, key.head_sha, ctx.github_app.app_id)
     limit = timedelta(seconds=ctx.settings.audit_timeout_seconds)
     plan = plan_start(
-        existing, now=datetime.now(UTC), limit=limit, rerun=rerun, trigger=key.trigger
+        existing,
+        pr=key.pr,
+        governance=key.governance,
+        now=datetime.now(UTC),
+        limit=limit,
+        rerun=rerun,
+        trigger=key.trigger,
     )
     for run in plan.time_out:
         await checks.conclude(gh, repo, run.id, outcomes.overdue(limit))
@@ -85,9 +100,12 @@ async def supersede(
 
 @router.register("pull_request")
 async def on_pull_request(event: sansio.Event, ctx: Context) -> None:
-    if event.data.get("action") not in AUDITED_ACTIONS:
+    action = event.data.get("action")
+    if action not in AUDITED_ACTIONS and action != "edited":
         return
     ev = PullRequestEvent.model_validate(event.data)
+    if ev.action == "edited" and (ev.changes is None or ev.changes.base is None):
+        return  # a new title or body: nothing that governs changed
     pr = ev.pull_request
     if pr.draft or pr.state != "open":
         # Drafts are audited once they are ready for review.

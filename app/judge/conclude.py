@@ -15,7 +15,7 @@ from app.events import CheckRun, Repository, WorkflowRun
 from app.judge import comment, outcomes, verdict
 from app.judge.artifact import ArtifactProblem, UnsupportedSchema
 from app.judge.checkrun import CheckRunResult
-from app.judge.correlate import parse_external_id
+from app.judge.correlate import check_run_id_of, parse_external_id
 from app.judge.lifecycle import compare
 from app.judge.links import Links
 from app.judge.structure import structure_result
@@ -41,8 +41,18 @@ class Finished:
     check_run: CheckRun
     # The validated report, or why the artifact could not give one.
     report: Report | ArtifactProblem
-    # Set when the report may not govern this check run (found by I/O, e.g. a manual run's base).
-    refused: str | None = None
+    # The PR as GitHub sees it now; None when the report names no PR.
+    pull: PullNow | None = None
+
+
+@dataclass(frozen=True)
+class PullNow:
+    """The audited PR as GitHub sees it when the audit finishes."""
+
+    head_sha: str
+    base_ref: str
+    # The governance key of the PR's base tip now, computed by the App.
+    key: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class Governance:
     """The base's config and the PR's ledger, as read for this audit."""
 
     config: AppConfig = field(default_factory=AppConfig)
+    # The governance key at the report's base, computed by the App ("" when not read).
+    key: str = ""
     # None when the ledger is off or could not be read (`notes` then say why).
     history: History | None = None
     notes: tuple[str, ...] = ()
@@ -84,20 +96,47 @@ def belongs(report: Report, check_run: CheckRun, workflow_run_id: int) -> bool:
     return info.workflow_run_id is None or info.workflow_run_id == workflow_run_id
 
 
-def usable_report(finished: Finished) -> Report | str:
-    """The report that may judge this check run, or why there is none."""
-    run, report = finished.workflow_run, finished.report
+def usable_report(finished: Finished, key: str, *, manual: bool) -> Report | str:
+    """The report that may judge this check run, or why there is none.
+
+    Only a job that concluded `success` judges: a failed, cancelled or timed-out job may have
+    uploaded a stale `report.json`. The report must be governed by the key the App computed for
+    the base it names, and that key must still govern the PR now; a manual run must also have
+    judged the PR's current head.
+    """
+    run, report, pull = finished.workflow_run, finished.report, finished.pull
+    if run.conclusion != "success":
+        # A failed job means the audit did not run to completion: say why the run ended.
+        return _FAILED_RUN.get(run.conclusion or "", f"the audit workflow ended {run.conclusion}")
     if isinstance(report, ArtifactProblem):
-        if run.conclusion != "success":
-            # A failed job means the audit could not run: say why the run ended.
-            return _FAILED_RUN.get(
-                run.conclusion or "", f"the audit workflow ended {run.conclusion}"
-            )
         return str(report)
     if not belongs(report, finished.check_run, run.id):
         return "the report does not belong to this check run (SHA or id mismatch)"
-    if finished.refused is not None:
-        return finished.refused
+    base = (report.run.base_sha or "unknown")[:7]
+    dispatched = parse_external_id(finished.check_run.external_id)
+    if report.run.governance_key != key or (dispatched and dispatched.governance not in ("", key)):
+        return (
+            f"the report's governance key ({report.run.governance_key or 'none'}) is not the one "
+            f"the App computed for its base {base} ({key or 'none'})"
+        )
+    if pull is None:
+        return "the report names no pull request, so nothing says what governs it now"
+    if manual and report.run.head_sha != pull.head_sha:
+        return (
+            f"the manual run judged {(report.run.head_sha or 'unknown')[:7]}, not the pull "
+            f"request's current head {pull.head_sha[:7]}"
+        )
+    if key != pull.key and manual:
+        return (
+            f"the manual run was governed by {base}, whose config or canon differ from what "
+            f"governs the pull request's base `{pull.base_ref}` now"
+        )
+    if key != pull.key:
+        return (
+            f"what governs the pull request changed since this audit: it was judged against "
+            f"`{pull.base_ref}` at {base}, and the config or canon of `{pull.base_ref}` is "
+            "different now"
+        )
     return report
 
 
@@ -114,7 +153,8 @@ def conclude(
         return Outcome(
             outcomes.unsupported_schema(version, workflow_file=workflow_file, links=links)
         )
-    report = usable_report(finished)
+    manual = check_run_id_of(finished.workflow_run.display_title) is None
+    report = usable_report(finished, governance.key, manual=manual)
     if isinstance(report, str):
         return Outcome(outcomes.not_evaluated(report, links=links))
     check_run, history = finished.check_run, governance.history
@@ -151,6 +191,7 @@ def conclude(
             pr=pr,
             head_sha=check_run.head_sha,
             base_sha=report.run.base_sha or (key.base_sha if key else None),
+            governance_key=governance.key,
             check_run_id=check_run.id,
             workflow_run_id=finished.workflow_run.id,
         )

@@ -13,30 +13,41 @@ from dataclasses import dataclass
 from app.events import Repository, WorkflowRun
 from app.judge.outcomes import workflow_path
 
-# A re-run adds `:via=<trigger>` (the delivery that asked for it); a structure check run adds
-# `:check=<id>`, naming the audit it belongs to.
-_EXTERNAL = re.compile(
-    r"^canon-gate:v1:pr=(\d+):head=([0-9a-f]{40}):base=([0-9a-f]{40}|)"
-    r"(?::via=([\w.-]+))?(?::check=\d+)?$"
-)
+# `canon-gate:v1:pr=N:head=SHA:base=SHA` then optional fields, in this order:
+#   gk=   the governance key the audit is judged under (action.governance);
+#   via=  what asked for an explicit re-run or a waiver's verdict (a delivery or a comment);
+#   check= on a structure check run, the audit check run it belongs to.
+_PREFIX = "canon-gate:v1:"
+_FIELDS = {
+    "pr": re.compile(r"\d+"),
+    "head": re.compile(r"[0-9a-f]{40}"),
+    "base": re.compile(r"(?:[0-9a-f]{40})?"),
+    "gk": re.compile(r"gk\d-[0-9a-f]{8,64}"),
+    "via": re.compile(r"[\w.-]{1,64}"),
+    "check": re.compile(r"\d+"),
+}
 _TITLE = re.compile(r"\bcheck (\d+)\b")
 _RUN_URL = re.compile(r"/actions/runs/(\d+)")
 
 
 @dataclass(frozen=True)
 class AuditKey:
-    """What one audit judges: a PR at a head SHA against a base SHA."""
+    """What one audit judges: a PR at a head SHA, governed by a base SHA and its key."""
 
     pr: int
     head_sha: str
     base_sha: str = ""
+    # The governance key at `base_sha`, computed by the App ("" when unknown: never satisfies).
+    governance: str = ""
     # What asked for an explicit re-run or a waiver's verdict, so a redelivery finds its run.
     trigger: str = ""
 
     @property
     def external_id(self) -> str:
-        via = f":via={self.trigger}" if self.trigger else ""
-        return f"canon-gate:v1:pr={self.pr}:head={self.head_sha}:base={self.base_sha}{via}"
+        parts = [f"pr={self.pr}", f"head={self.head_sha}", f"base={self.base_sha}"]
+        parts += [f"gk={self.governance}"] if self.governance else []
+        parts += [f"via={self.trigger}"] if self.trigger else []
+        return _PREFIX + ":".join(parts)
 
 
 def trigger_of(value: str) -> str:
@@ -45,10 +56,25 @@ def trigger_of(value: str) -> str:
 
 
 def parse_external_id(value: str | None) -> AuditKey | None:
-    match = _EXTERNAL.match(value or "")
-    if match is None:
+    """Read an external id the App wrote; None for anything else."""
+    if not value or not value.startswith(_PREFIX):
         return None
-    return AuditKey(pr=int(match[1]), head_sha=match[2], base_sha=match[3], trigger=match[4] or "")
+    fields: dict[str, str] = {}
+    for part in value[len(_PREFIX) :].split(":"):
+        name, sep, text = part.partition("=")
+        pattern = _FIELDS.get(name)
+        if not sep or pattern is None or name in fields or not pattern.fullmatch(text):
+            return None
+        fields[name] = text
+    if "pr" not in fields or "head" not in fields or "base" not in fields:
+        return None
+    return AuditKey(
+        pr=int(fields["pr"]),
+        head_sha=fields["head"],
+        base_sha=fields["base"],
+        governance=fields.get("gk", ""),
+        trigger=fields.get("via", ""),
+    )
 
 
 def check_run_id_of(display_title: str) -> int | None:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from app.events import CheckRun
 from app.judge.checkrun import ACTIVE
-from app.judge.correlate import parse_external_id
+from app.judge.correlate import AuditKey, parse_external_id
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,8 @@ class StartPlan:
 JUDGED = frozenset({"success", "failure", "neutral"})
 
 
-def _trigger_of(run: CheckRun) -> str:
-    key = parse_external_id(run.external_id)
-    return key.trigger if key else ""
+def _key_of(run: CheckRun) -> AuditKey | None:
+    return parse_external_id(run.external_id)
 
 
 def overdue(run: CheckRun, now: datetime, limit: timedelta) -> bool:
@@ -38,36 +37,55 @@ def overdue(run: CheckRun, now: datetime, limit: timedelta) -> bool:
 def plan_start(
     existing: Sequence[CheckRun],
     *,
+    pr: int,
+    governance: str,
     now: datetime,
     limit: timedelta,
     rerun: bool,
     trigger: str = "",
 ) -> StartPlan:
-    """Decide how to start an audit so there is never a second active run on the SHA.
+    """Decide how to start an audit of PR `pr` under the governance key `governance`.
 
-    `existing` are the App's `canon-gate` runs on the head SHA, newest first. A re-run request
-    replaces whatever is active; an automatic trigger (a push, a redelivery) joins it, and an
-    already concluded run on the same SHA stands, because the same change was judged.
+    `existing` are the App's `canon-gate` runs on the head SHA. Only a run of this PR under this
+    key can stand for this audit: a verdict judged against another base, or for another PR with
+    the same head, never satisfies it. A re-run request replaces whatever this PR has active; an
+    automatic trigger (a push, a redelivery) joins an active run under the same key, replaces one
+    under another key (the base changed), and stands by a concluded one (the same change was
+    judged against the same governance). Overdue runs of any PR are timed out on the way.
     """
     existing = sorted(existing, key=lambda r: r.id, reverse=True)
     stale = [r for r in existing if overdue(r, now, limit)]
-    active = [r for r in existing if r.status in ACTIVE and r not in stale]
+    keyed = [(r, k) for r in existing if (k := _key_of(r)) is not None and k.pr == pr]
+    active = [r for r, _ in keyed if r.status in ACTIVE and r not in stale]
     if rerun:
         # A redelivered re-run request finds the run it already made (its trigger is recorded).
-        made = [r for r in existing if trigger and _trigger_of(r) == trigger]
+        made = [r for r, k in keyed if trigger and k.trigger == trigger]
         if made and made[0].status == "queued" and not made[0].details_url:
             return StartPlan(time_out=stale, resume=made[0])
         if made:
             return StartPlan(skip_reason="this re-run request was already handled")
         return StartPlan(time_out=stale, cancel=active)
-    if not active:
-        # A superseded, timed-out or setup-blocked run did not judge this SHA; audit it.
-        judged = any(r.status == "completed" and r.conclusion in JUDGED for r in existing)
+    same = [(r, k) for r, k in keyed if governance and k.governance == governance]
+    same_ids = {run.id for run, _ in same}
+    retargeted = [r for r in active if r.id not in same_ids]
+    current = [r for r, _ in same if r.status in ACTIVE and r not in stale]
+    if not current:
+        # The PR's newest run is what branch protection reads: it stands only if it judged this
+        # head under this key. A superseded, timed-out or setup-blocked run did not; audit again.
+        latest = keyed[0] if keyed else None
+        judged = (
+            latest is not None
+            and latest[1].governance == governance != ""
+            and latest[0].status == "completed"
+            and latest[0].conclusion in JUDGED
+        )
         if judged and not stale:
-            return StartPlan(skip_reason="this head SHA was already audited")
-        return StartPlan(time_out=stale)
-    newest, extra = active[0], active[1:]
+            return StartPlan(skip_reason="this head was already audited under this governance")
+        return StartPlan(time_out=stale, cancel=retargeted)
+    newest, extra = current[0], current[1:]
     # Two replicas may both have created a run in the same instant: keep the newest only.
     if newest.status == "queued" and not newest.details_url:
-        return StartPlan(time_out=stale, cancel=extra, resume=newest)
-    return StartPlan(time_out=stale, cancel=extra, skip_reason="an audit is already running")
+        return StartPlan(time_out=stale, cancel=extra + retargeted, resume=newest)
+    return StartPlan(
+        time_out=stale, cancel=extra + retargeted, skip_reason="an audit is already running"
+    )

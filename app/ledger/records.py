@@ -69,6 +69,8 @@ class AuditRecord(_Record):
 
     kind: Literal["audit"] = "audit"
     base_sha: str | None = None
+    # The governance key the verdict was judged under (computed by the App).
+    governance_key: str | None = None
     check_run_id: int | None = None
     workflow_run_id: int | None = None
     conclusion: str
@@ -150,6 +152,7 @@ def audit_record(
     pr: int | None = None,
     head_sha: str | None = None,
     base_sha: str | None = None,
+    governance_key: str | None = None,
     check_run_id: int | None = None,
     workflow_run_id: int | None = None,
     at: datetime | None = None,
@@ -170,6 +173,7 @@ def audit_record(
         pr=pr,
         head_sha=head_sha,
         base_sha=base_sha or run.base_sha,
+        governance_key=governance_key or run.governance_key,
         check_run_id=check_run_id if check_run_id is not None else run.check_run_id,
         workflow_run_id=workflow_run_id if workflow_run_id is not None else run.workflow_run_id,
         conclusion=conclusion,

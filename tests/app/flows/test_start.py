@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from appkit import REPO_ID, Gate, StartGate, artifact, finding, report_for
 
-from action.report import Classification, ErrorKind, Kind
+from action.report import SCHEMA_VERSION, Classification, ErrorKind, Kind
 from app.edge.auth import START_AUDIT
 
 
@@ -52,9 +52,13 @@ async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default
     # The token was narrowed to this repository and this step's permissions.
     [mint] = gate.fake.calls_to("POST", "/app/installations/{installation_id}/access_tokens")
     assert mint.json == {"repository_ids": [REPO_ID], "permissions": dict(START_AUDIT)}
-    # An existence check, the create, the dispatch, then the in_progress update.
+    # What governs the base, an existence check, the create, the dispatch, then in_progress.
     routes = [(c.method, c.route) for c in gate.fake.calls if c.auth == "installation"]
     assert routes == [
+        # What governs the base: the config, the commit's tree, the canon folder's id.
+        ("GET", "/repos/{owner}/{repo}/contents/{path}"),
+        ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
+        ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
         ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
         ("POST", "/repos/{owner}/{repo}/check-runs"),
         ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
@@ -193,7 +197,9 @@ async def test_a_missing_artifact_is_not_evaluated(gate: Gate) -> None:
 async def test_an_invalid_artifact_is_not_evaluated(gate: Gate) -> None:
     check = await fail_closed(gate, 22, report=b"{ not a report")
     assert check.conclusion == "failure"
-    check = await fail_closed(gate, 23, report={"schema_version": 1, "findings": [{"id": "x"}]})
+    check = await fail_closed(
+        gate, 23, report={"schema_version": SCHEMA_VERSION, "findings": [{"id": "x"}]}
+    )
     assert check.conclusion == "failure"
     assert "findings contract" in check.output["summary"]
 
@@ -275,7 +281,7 @@ async def test_a_manual_run_may_not_choose_what_governs(gate: Gate) -> None:
     [check] = gate.check_runs()
     assert check.conclusion == "failure"
     assert check.output["title"].startswith("Not evaluated")
-    assert "not on the PR's base branch" in check.output["summary"]
+    assert "differ from what governs the pull request's base" in check.output["summary"]
 
 
 async def test_a_report_with_another_base_than_dispatched_is_refused(gate: Gate) -> None:

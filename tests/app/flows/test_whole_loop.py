@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,20 @@ BROKEN_CANON = (
 )
 
 
-def materialise(gate: Gate, sha: str, root: Path) -> None:
-    """Check out a commit of the fake repository, as actions/checkout would."""
+def materialise(gate: Gate, sha: str, root: Path, *, git: bool = False) -> None:
+    """Check out a commit of the fake repository, as actions/checkout would.
+
+    With `git`, the files are committed in a repository there, as actions/checkout leaves the
+    base: its trees have the same ids as the fake's, so the runner reads the same governance key.
+    """
     for path, blob in gate.repo.store.files_at(sha).items():
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(blob if isinstance(blob, bytes) else blob.encode())
+    if git:
+        identity = ["-c", "user.name=runner", "-c", "user.email=runner@example.com"]
+        for args in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-qm", "base"]):
+            subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
 
 
 async def run_action(gate: Gate, run: Any, workspace: Path, model: FakeAnthropic) -> Report:
@@ -52,7 +61,7 @@ async def run_action(gate: Gate, run: Any, workspace: Path, model: FakeAnthropic
         ) as response,
     ):
         merge_base = (await response.json())["merge_base_commit"]["sha"]
-    materialise(gate, inputs["base_sha"], workspace)
+    materialise(gate, inputs["base_sha"], workspace, git=True)
     materialise(gate, inputs["head_sha"], workspace / ".canon-gate" / "head")
     materialise(gate, merge_base, workspace / ".canon-gate" / "merge-base")
     env = {

@@ -105,6 +105,7 @@ def dispatch(repo: Repo, workflow: str, ref: str, given: dict[str, Any]) -> Work
         inputs=inputs,
         run_number=len(repo.runs) + 1,
         created_at=repo.fake.clock.iso(),
+        repo=repo,
     )
     repo.runs[run.id] = run
     return run

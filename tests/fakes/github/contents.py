@@ -29,7 +29,8 @@ async def contents(request: web.Request) -> web.Response:
     if sha is None:
         raise not_found()
     path = request.match_info["path"].strip("/")
-    files = repo.store.flatten(repo.store.commits[sha].tree)
+    sha_of_root = repo.store.commits[sha].tree
+    files = repo.store.flatten(sha_of_root)
     if path in files:
         data = repo.store.blobs[files[path][1]]
         return web.json_response(entry_json(repo, path, files[path][1], "file", data))
@@ -40,7 +41,8 @@ async def contents(request: web.Request) -> web.Response:
     for name in listing:
         child = f"{path}/{name}"
         kind = "file" if child in files else "dir"
-        out.append(entry_json(repo, child, files[child][1] if kind == "file" else "", kind, None))
+        sha = files[child][1] if kind == "file" else repo.store.subtree(sha_of_root, child)
+        out.append(entry_json(repo, child, sha, kind, None))
     return web.json_response(out)
 
 

@@ -34,8 +34,17 @@ class ObjectStore:
         return sha
 
     def put_tree(self, entries: dict[str, Entry]) -> str:
-        raw = json.dumps(sorted(entries.items())).encode()
-        sha = hashlib.sha1(b"tree " + raw, usedforsecurity=False).hexdigest()
+        # Git's own tree encoding, so a tree's sha equals the one a real checkout of the same
+        # files gives (`git rev-parse HEAD:canon`): the governance key depends on it.
+        def order(item: tuple[str, Entry]) -> str:
+            name, (_, kind, _) = item
+            return name + "/" if kind == "tree" else name
+
+        raw = b"".join(
+            f"{mode.lstrip('0')} {name}".encode() + b"\0" + bytes.fromhex(sha)
+            for name, (mode, _, sha) in sorted(entries.items(), key=order)
+        )
+        sha = hashlib.sha1(b"tree %d\0" % len(raw) + raw, usedforsecurity=False).hexdigest()
         self.trees[sha] = dict(entries)
         return sha
 
@@ -82,6 +91,12 @@ class ObjectStore:
         for name, sub in nested.items():
             direct[name] = ("040000", "tree", self.build(sub))
         return self.put_tree(direct)
+
+    def subtree(self, tree_sha: str, path: str) -> str:
+        """The sha of the tree at `path` below a tree."""
+        for name in path.split("/"):
+            tree_sha = self.trees[tree_sha][name][2]
+        return tree_sha
 
     def files_at(self, commit_sha: str) -> dict[str, bytes]:
         """Return the content of every file in a commit."""

@@ -162,6 +162,8 @@ class WorkflowRun:
     run_number: int = 1
     created_at: str = ""
     artifacts: list[Artifact] = field(default_factory=list)
+    # The repository the run belongs to (set by the fake when it creates the run).
+    repo: Repo | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

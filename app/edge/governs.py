@@ -1,0 +1,135 @@
+"""Read what governs at a base commit from GitHub: the config, and the canon's git object ids.
+
+The governance key (`action.governance`) is computed here by the App itself, from GitHub, never
+taken from a report. A commit's content never changes, so the answer is cached per commit; the
+cache is only an optimisation and is rebuilt from GitHub after a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from gidgethub import BadRequest
+from gidgethub.abc import GitHubAPI
+
+from action.config import CONFIG_PATH, AppConfig, ConfigError, parse_config
+from action.governance import DEFAULT_GATE, Governs, canon_roots, governance_key
+from app.events import Repository
+
+
+@dataclass(frozen=True)
+class AtBase:
+    """The App's view of the config at a base commit, and the key of what governs there."""
+
+    config: AppConfig
+    # Why the config could not be read, when it is broken (the defaults then apply).
+    problem: str | None
+    governs: Governs
+
+    @property
+    def key(self) -> str:
+        return governance_key(self.governs)
+
+
+class GovernsCache:
+    """(repository, commit, gate) -> AtBase, for the life of the process; bounded."""
+
+    def __init__(self, size: int = 2_000) -> None:
+        self._items: OrderedDict[tuple[int, str, str], AtBase] = OrderedDict()
+        self._size = size
+
+    def get(self, key: tuple[int, str, str]) -> AtBase | None:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[int, str, str], value: AtBase) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+async def read_at_base(
+    gh: GitHubAPI,
+    repo: Repository,
+    commit: str,
+    *,
+    gate: str = DEFAULT_GATE,
+    cache: GovernsCache | None = None,
+) -> AtBase:
+    """Read the config at `commit` and the object ids of its config and canon roots.
+
+    Calls: the config (contents API), the commit, and one tree per folder level walked.
+    """
+    cached = cache.get((repo.id, commit, gate)) if cache is not None else None
+    if cached is not None:
+        return cached
+    config, problem, config_sha = await _read_config(gh, repo, commit)
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/git/commits/{sha}",
+        url_vars={"owner": repo.owner, "repo": repo.name, "sha": commit},
+    )
+    walker = _TreeWalker(gh, repo, str(data["tree"]["sha"]))
+    canon = tuple(
+        [(root, await walker.object_id(root)) for root in canon_roots(config.canon.paths)]
+    )
+    found = AtBase(config, problem, Governs(config=config_sha, canon=canon, gate=gate))
+    if cache is not None:
+        cache.put((repo.id, commit, gate), found)
+    return found
+
+
+async def _read_config(
+    gh: GitHubAPI, repo: Repository, ref: str
+) -> tuple[AppConfig, str | None, str | None]:
+    """The App's view of the config at `ref`, why it is broken if it is, and its blob id."""
+    try:
+        data: Any = await gh.getitem(
+            "/repos/{owner}/{repo}/contents/{+path}{?ref}",
+            url_vars={"owner": repo.owner, "repo": repo.name, "path": CONFIG_PATH, "ref": ref},
+        )
+    except BadRequest as exc:
+        if int(exc.status_code) == 404:
+            return AppConfig(), None, None
+        raise
+    text = base64.b64decode(str(data.get("content", ""))).decode("utf-8", errors="replace")
+    try:
+        return parse_config(text, view=AppConfig), None, str(data["sha"])
+    except ConfigError as exc:
+        return AppConfig(), str(exc), str(data["sha"])
+
+
+class _TreeWalker:
+    """Walk a commit's trees one level at a time (`GET git/trees/{sha}`), reading each once."""
+
+    def __init__(self, gh: GitHubAPI, repo: Repository, root: str) -> None:
+        self.gh, self.repo, self.root = gh, repo, root
+        self._trees: dict[str, dict[str, tuple[str, str]]] = {}
+
+    async def _entries(self, tree: str) -> dict[str, tuple[str, str]]:
+        if tree not in self._trees:
+            data: Any = await self.gh.getitem(
+                "/repos/{owner}/{repo}/git/trees/{sha}",
+                url_vars={"owner": self.repo.owner, "repo": self.repo.name, "sha": tree},
+            )
+            self._trees[tree] = {
+                str(e["path"]): (str(e["type"]), str(e["sha"])) for e in data["tree"]
+            }
+        return self._trees[tree]
+
+    async def object_id(self, path: str) -> str | None:
+        """The tree or blob id at `path` ("" is the root), or None when it does not exist."""
+        current, kind = self.root, "tree"
+        for name in [p for p in path.split("/") if p]:
+            if kind != "tree":
+                return None  # a path that goes through a file
+            entries = await self._entries(current)
+            if name not in entries:
+                return None
+            kind, current = entries[name]
+        return current
