@@ -32,6 +32,7 @@ from app.edge.auth import (
     token_key,
 )
 from app.edge.settings import Settings
+from app.ledger.seal import Seal
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,8 @@ class GitHubApp:
         self.session = session
         self.app_id = settings.github_app_id
         self._key = settings.github_app_private_key.get_secret_value()
+        # Seals the ledger's records, so the App trusts only what it wrote itself.
+        self.seal = Seal(settings.ledger_secret or self._key)
         self._tokens: dict[TokenKey, InstallationToken] = {}
         self._locks: dict[TokenKey, asyncio.Lock] = {}
         self._slug = settings.github_app_slug

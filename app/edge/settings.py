@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     github_app_private_key: SecretStr | None = None
     github_app_private_key_path: Path | None = None
     github_webhook_secret: SecretStr | None = None
+    # Seals ledger records. Default: derived from the private key. Set it to keep the ledger
+    # trusted across a key rotation (every replica needs the same value).
+    ledger_signing_key: SecretStr | None = None
     # Points the App at GitHub Enterprise Server, or at a test double.
     github_api_url: str = "https://api.github.com"
     # Where people go: the App Manifest flow and install links live here.
@@ -47,6 +50,12 @@ class Settings(BaseSettings):
             pem = self.github_app_private_key_path.read_text(encoding="utf-8")
             object.__setattr__(self, "github_app_private_key", SecretStr(pem))
         return self
+
+    @property
+    def ledger_secret(self) -> str | None:
+        """What seals the ledger: its own key if set, else the App's private key."""
+        chosen = self.ledger_signing_key or self.github_app_private_key
+        return chosen.get_secret_value() if chosen is not None else None
 
     @property
     def configured(self) -> bool:

@@ -61,7 +61,9 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     if isinstance(decision, commands.Accepted) and isinstance(command, commands.Waive):
         # The PR's base governs, as for every verdict of the PR.
         pull = await get_pull(gh, repo, number)
-        governance = await read_governance(gh, repo, number, pull.base.sha, cache=ctx.governs)
+        governance = await read_governance(
+            gh, repo, number, pull.base.sha, ctx.github_app.seal, cache=ctx.governs
+        )
         history = governance.history
         latest = history.latest if history else None
         decision = commands.check_waiver(
@@ -126,7 +128,7 @@ async def _waive(
             comment_url=comment.html_url,
         )
         try:
-            await store.write_record(gh, repo.full_name, record)
+            await store.write_record(gh, repo.full_name, record, ctx.github_app.seal)
         except store.LedgerError as exc:
             answer = commands.not_recorded_reply(command.finding_id, str(exc))
             await reply(gh, repo, ev.issue.number, answer)

@@ -75,7 +75,9 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         base_sha = report.run.base_sha or (key.base_sha if key else "")
         if base_sha:
             try:
-                governance = await read_governance(gh, repo, pr, base_sha, cache=ctx.governs)
+                governance = await read_governance(
+                    gh, repo, pr, base_sha, ctx.github_app.seal, cache=ctx.governs
+                )
             except BadRequest as exc:
                 if int(exc.status_code) not in (404, 422):
                     raise
@@ -99,7 +101,7 @@ async def write(
     result = outcome.result
     if outcome.record is not None:
         try:
-            await store.write_record(gh, repo.full_name, outcome.record)
+            await store.write_record(gh, repo.full_name, outcome.record, ctx.github_app.seal)
         except store.LedgerError as exc:
             # The verdict stands; the summary says the record is missing and why. No loop.
             log.warning("ledger.write_refused", extra={"repo": repo.full_name})

@@ -15,8 +15,20 @@ from app.edge.governs import GovernsCache, read_at_base
 from app.events import Repository
 from app.judge.conclude import Governance
 from app.ledger import store
+from app.ledger.history import read_history
+from app.ledger.seal import Seal
 
 log = logging.getLogger(__name__)
+
+
+def rejected_note(rejected: tuple[tuple[str, str], ...]) -> str:
+    """Say, visibly, that ledger files were not trusted: tampering is never silent."""
+    shown = "; ".join(f"`{path}` ({why})" for path, why in rejected[:5])
+    more = f" and {len(rejected) - 5} more" if len(rejected) > 5 else ""
+    return (
+        f"{len(rejected)} file(s) on the ledger branch were not written by this App and were "
+        f"ignored: {shown}{more}. Protect `canon-gate/*` with a ruleset only the App may bypass."
+    )
 
 
 async def read_governance(
@@ -24,6 +36,7 @@ async def read_governance(
     repo: Repository,
     pr: int | None,
     base_sha: str,
+    seal: Seal,
     *,
     cache: GovernsCache | None = None,
 ) -> Governance:
@@ -40,8 +53,10 @@ async def read_governance(
     history = None
     if at_base.config.ledger and pr is not None:
         try:
-            history = await store.read_history(gh, repo.full_name, pr)
+            history = await read_history(gh, repo.full_name, pr, seal)
         except store.LedgerError as exc:
             notes.append(f"The ledger could not be read, so waivers and history are missing: {exc}")
             log.warning("ledger.unreadable", extra={"repo": repo.full_name, "pr": pr})
+    if history is not None and history.rejected:
+        notes.append(rejected_note(history.rejected))
     return Governance(config=at_base.config, key=at_base.key, history=history, notes=tuple(notes))

@@ -106,10 +106,14 @@ class WaiverRecord(_Record):
 
 
 class History(NamedTuple):
-    """A PR's ledger: audits newest first, waivers in the order they were recorded."""
+    """A PR's ledger: audits newest first, waivers in the order they were recorded.
+
+    Only records the App trusts are here; `rejected` names the files it did not trust.
+    """
 
     audits: list[AuditRecord]
     waivers: list[WaiverRecord]
+    rejected: tuple[tuple[str, str], ...] = ()
 
     @property
     def latest(self) -> AuditRecord | None:
@@ -241,10 +245,6 @@ def commit_message(record: AuditRecord | WaiverRecord) -> str:
     if record.report.error:
         lines.append(f"Not evaluated: {record.report.error}")
     return subject + "\n\n" + "\n".join(lines) + "\n"
-
-
-def render_record(record: AuditRecord | WaiverRecord) -> str:
-    return record.model_dump_json(indent=2) + "\n"
 
 
 _RECORD: TypeAdapter[AuditRecord | WaiverRecord] = TypeAdapter(

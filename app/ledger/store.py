@@ -1,15 +1,12 @@
-"""The ledger: every verdict and waiver as a commit on the orphan branch `canon-gate/ledger`.
+"""Write the ledger: every verdict and waiver as a sealed commit on `canon-gate/ledger`.
 
-Pure functions build each record, its path and its commit message; a thin writer makes one
+`app.ledger.records` builds each record, its path and its commit message; this writer makes one
 atomic commit per event with the Git Data API, and the ref update is a compare-and-swap
-(`force: false`), so concurrent audits never lose a record. Readers rebuild a PR's history from
-the branch alone: the App keeps nothing of it in memory.
+(`force: false`), so concurrent audits never lose a record. `app.ledger.history` reads it back.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,21 +22,18 @@ from app.ledger.records import (
     README,
     README_PATH,
     AuditRecord,
-    History,
     WaiverRecord,
     commit_message,
-    parse_record,
     record_path,
-    render_record,
 )
+from app.ledger.seal import Seal
+from app.ledger.trust import seal_record
 
 logger = logging.getLogger(__name__)
 
 BRANCH = "canon-gate/ledger"
 ATTEMPTS = 6
 _BASE_DELAY = 0.05
-# Blob reads in flight at once: well under GitHub's 100 concurrent requests (secondary limits).
-_READ_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -215,85 +209,13 @@ async def _commit_once(
 
 
 async def write_record(
-    gh: GitHubAPI, repo: str, record: AuditRecord | WaiverRecord, *, attempts: int = ATTEMPTS
+    gh: GitHubAPI,
+    repo: str,
+    record: AuditRecord | WaiverRecord,
+    seal: Seal,
+    *,
+    attempts: int = ATTEMPTS,
 ) -> LedgerCommit:
-    """Commit one record to the ledger."""
-    files = {record_path(record): render_record(record)}
+    """Commit one record to the ledger, sealed so that the App trusts it when reading it back."""
+    files = {record_path(record): seal_record(record, seal)}
     return await commit_files(gh, repo, files, commit_message(record), attempts=attempts)
-
-
-async def _get(gh: GitHubAPI, url: str) -> Any:
-    try:
-        return await gh.getitem(url)
-    except BadRequest as exc:
-        if isinstance(exc, RateLimitExceeded) or exc.status_code not in {403, 404, 409}:
-            raise
-        raise LedgerUnreadable(f"GitHub answered {int(exc.status_code)} to GET {url}") from exc
-
-
-async def read_history(
-    gh: GitHubAPI, repo: str, pr: int, *, audits_limit: int | None = None
-) -> History:
-    """Read a PR's audits (newest first, at most `audits_limit`) and waivers from the branch.
-
-    A missing branch is an empty history. Reads: the ref, one recursive tree, one blob per file.
-    """
-    try:
-        ref: Any = await gh.getitem(f"/repos/{repo}/git/ref/heads/{BRANCH}")
-    except BadRequest as exc:
-        # No branch yet (or an empty repository): nothing was ever recorded.
-        if exc.status_code in {HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT}:
-            return History([], [])
-        if exc.status_code == HTTPStatus.FORBIDDEN and not isinstance(exc, RateLimitExceeded):
-            raise LedgerUnreadable(f"GitHub answered 403 to GET git/ref/heads/{BRANCH}") from exc
-        raise
-    commit_sha = str(ref["object"]["sha"])
-    tree = await _get(gh, f"/repos/{repo}/git/trees/{commit_sha}?recursive=1")
-    if tree.get("truncated"):
-        # GitHub caps recursive trees; the ledger would need pruning long before that.
-        logger.warning("ledger.tree_truncated", extra={"repo": repo, "pr": pr})
-    prefix = f"prs/{pr}/"
-    audit_blobs: list[tuple[str, str]] = []
-    waiver_blobs: list[tuple[str, str]] = []
-    for item in tree["tree"]:
-        path = str(item["path"])
-        if item["type"] != "blob" or not path.startswith(prefix) or not path.endswith(".json"):
-            continue
-        if path.startswith(prefix + "audits/"):
-            audit_blobs.append((path, str(item["sha"])))
-        elif path.startswith(prefix + "waivers/"):
-            waiver_blobs.append((path, str(item["sha"])))
-    # Names begin with the UTC timestamp, so the newest audits can be picked before any fetch.
-    audit_blobs.sort(reverse=True)
-    if audits_limit is not None:
-        audit_blobs = audit_blobs[:audits_limit]
-    gate = asyncio.Semaphore(_READ_CONCURRENCY)
-
-    async def read(path: str, sha: str) -> AuditRecord | WaiverRecord | None:
-        async with gate:
-            return await _read_blob(gh, repo, path, sha)
-
-    records = await asyncio.gather(*(read(p, s) for p, s in [*audit_blobs, *waiver_blobs]))
-    audits = sorted(
-        (r for r in records if isinstance(r, AuditRecord)),
-        key=lambda r: r.recorded_at,
-        reverse=True,
-    )
-    waivers = sorted(
-        (r for r in records if isinstance(r, WaiverRecord)), key=lambda r: r.recorded_at
-    )
-    return History(audits, waivers)
-
-
-async def _read_blob(
-    gh: GitHubAPI, repo: str, path: str, sha: str
-) -> AuditRecord | WaiverRecord | None:
-    blob = await _get(gh, f"/repos/{repo}/git/blobs/{sha}")
-    raw = base64.b64decode(blob["content"]) if blob.get("encoding") == "base64" else blob["content"]
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-    try:
-        return parse_record(text)
-    except ValueError:
-        # A hand-edited or foreign file: skip it rather than losing the whole history.
-        logger.warning("ledger.bad_record", extra={"repo": repo, "path": path})
-        return None

@@ -12,11 +12,14 @@ from gidgethub.aiohttp import GitHubAPI
 from action.report import Report
 from app.judge.verdict import assess
 from app.ledger.records import AuditRecord, Waiver, audit_record, waiver_record
+from app.ledger.seal import Seal
 from app.ledger.store import LedgerCommit, write_record
 
 INSTALLATION = INSTALLATION_ID
 REPO = REPO_NAME
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
+# The seal these tests write and read with (the App derives its own from its private key).
+SEAL = Seal("ledger-secret-for-tests")
 
 # `client(permissions)`: a gidgethub client holding an installation token minted by the fake.
 ClientFactory = Callable[..., GitHubAPI]
@@ -41,9 +44,9 @@ def judged_record(
 
 async def record_audit(gh: GitHubAPI, repo: str, report: Report, **fields: Any) -> LedgerCommit:
     """Commit one audit record, as the App's completion does."""
-    return await write_record(gh, repo, judged_record(report, repo=repo, **fields))
+    return await write_record(gh, repo, judged_record(report, repo=repo, **fields), SEAL)
 
 
 async def record_waiver(gh: GitHubAPI, repo: str, waiver: Waiver, **fields: Any) -> LedgerCommit:
     """Commit one waiver record, as the App's command handler does."""
-    return await write_record(gh, repo, waiver_record(waiver, repo=repo, **fields))
+    return await write_record(gh, repo, waiver_record(waiver, repo=repo, **fields), SEAL)

@@ -15,17 +15,18 @@ from gidgethub import BadRequest
 from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
+from app.ledger.history import read_history
 from app.ledger.records import README_PATH, AuditRecord, Waiver, audit_record
 from app.ledger.store import (
     BRANCH,
     LedgerContended,
     LedgerUnreadable,
     LedgerWriteRefused,
-    read_history,
     write_record,
 )
 from tests.app.ledger.ledgerkit import (
     REPO,
+    SEAL,
     T0,
     ClientFactory,
     record_audit,
@@ -171,8 +172,9 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
     await record_audit(gh, REPO, report(pr=13), conclusion="success", at=T0)  # another PR
 
     fake_github.calls.clear()
-    history = await read_history(gh, REPO, 12)
-    audits, waivers = history  # unpacks as (audits, waivers)
+    history = await read_history(gh, REPO, 12, SEAL)
+    audits, waivers, rejected = history  # unpacks as (audits, waivers, rejected)
+    assert rejected == ()
     assert [a.head_sha[0] for a in audits] == ["3", "2", "1"]  # newest first
     assert [(a.conclusion, a.waived) for a in audits] == [
         ("failure", []),
@@ -190,18 +192,18 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
     assert routes[2:] == [BASE + "/git/blobs/{file_sha}"] * 4
 
     fake_github.calls.clear()
-    latest = await read_history(gh, REPO, 12, audits_limit=1)
+    latest = await read_history(gh, REPO, 12, SEAL, audits_limit=1)
     assert [a.report for a in latest.audits] == [push3]
     assert len(latest.waivers) == 1
     assert len(fake_github.calls) == 2 + 2  # ref, tree, newest audit, the waiver
 
-    other = await read_history(gh, REPO, 13)
+    other = await read_history(gh, REPO, 13, SEAL)
     assert len(other.audits) == 1
     assert other.waivers == []  # waivers never carry to another PR
 
 
 async def test_no_ledger_yet_is_an_empty_history(repo: Repo, gh: GitHubAPI) -> None:
-    assert await read_history(gh, REPO, 12) == ([], [])
+    assert await read_history(gh, REPO, 12, SEAL) == ([], [], ())
 
 
 async def test_a_protected_ledger_branch_refuses_without_looping(
@@ -258,7 +260,7 @@ async def test_a_writer_that_always_loses_gives_up(
     fake_github.inject(competitor, 500, times=-1)
     record = audit_record(report(pr=5), repo=REPO, conclusion="success", at=T0)
     with pytest.raises(LedgerContended, match="gave up after 3 attempts"):
-        await write_record(gh, REPO, record, attempts=3)
+        await write_record(gh, REPO, record, SEAL, attempts=3)
     assert len(fake_github.calls_to("PATCH", BASE + "/git/refs/{ref}")) == 3
 
 
@@ -276,12 +278,12 @@ async def test_an_unreadable_ledger(
 ) -> None:
     blind = client({"metadata": "read"})
     with pytest.raises(LedgerUnreadable, match="403"):
-        await read_history(blind, REPO, 12)
+        await read_history(blind, REPO, 12, SEAL)
 
 
 async def test_records_survive_a_round_trip_through_github(repo: Repo, gh: GitHubAPI) -> None:
     record = audit_record(report(finding(id=F1)), repo=REPO, conclusion="failure", at=T0)
-    await write_record(gh, REPO, record)
-    history = await read_history(gh, REPO, 12)
+    await write_record(gh, REPO, record, SEAL)
+    history = await read_history(gh, REPO, 12, SEAL)
     assert history.audits == [record]
     assert isinstance(history.audits[0], AuditRecord)
