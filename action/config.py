@@ -39,10 +39,20 @@ class CanonConfig(_Section):
     foundation: list[str] = Field(default_factory=list)
 
 
+# One time budget governs an audit: the audit job's `timeout-minutes: 30` in the workflow that
+# `canon-gate init` writes. The session (and, later, its verifiers) must end well inside it,
+# leaving room for the checkouts, the install and the upload; the App's AUDIT_TIMEOUT_SECONDS
+# (45 minutes) leaves room after it for a queued job. See the README, "Time limits".
+JOB_TIMEOUT_SECONDS = 30 * 60
+SESSION_WALL_TIME_MAX = 25 * 60
+
+
 class Limits(_Section):
     max_turns: int = Field(default=40, ge=1, le=500)
     max_budget_usd: float = Field(default=5.0, gt=0)
-    wall_time_seconds: int = Field(default=900, ge=10, le=6 * 3600)
+    wall_time_seconds: int = Field(default=900, ge=10, le=SESSION_WALL_TIME_MAX)
+    # Paid sessions one head may start, re-runs included; past it, audits need a person.
+    sessions_per_head: int = Field(default=5, ge=1, le=100)
 
 
 class Hint(_Section):
@@ -111,11 +121,12 @@ class Config(_View):
 class AppConfig(_View):
     """The App's view: what it needs to conclude, record and comment.
 
-    `canon` is read by both planes: the App needs the canon paths for the governance key.
+    `canon` and `limits` are read by both planes: the App needs the canon paths for the
+    governance key, and the limit on sessions per head.
     """
 
     canon: CanonConfig = Field(default_factory=CanonConfig)
-
+    limits: Limits = Field(default_factory=Limits)
     # Every verdict and waiver is committed to the `canon-gate/ledger` branch unless this is false.
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.

@@ -26,8 +26,8 @@ def test_each_plane_reads_its_own_sections_and_sets_the_others_aside() -> None:
 
 
 def test_the_planes_share_only_the_keys_both_read() -> None:
-    # The App needs the canon paths for the governance key; everything else has one owner.
-    assert ACTION_KEYS & APP_KEYS == SHARED_KEYS == {"canon"}
+    # The App needs the canon paths (governance key) and the session limits; the rest has one owner.
+    assert ACTION_KEYS & APP_KEYS == SHARED_KEYS == {"canon", "limits"}
     assert {"canon", "limits", "hints"} <= ACTION_KEYS
     assert {"ledger", "comment"} <= APP_KEYS
 
@@ -43,3 +43,9 @@ def test_a_broken_section_of_one_plane_does_not_break_the_other() -> None:
 def test_a_key_neither_plane_owns_is_an_error_in_both(view: type[Config] | type[AppConfig]) -> None:
     with pytest.raises(ConfigError, match=r"line 2: `ledgr`"):
         parse_config("comment: false\nledgr: false\n", view=view)
+
+
+def test_the_session_must_end_inside_the_audit_job() -> None:
+    with pytest.raises(ConfigError, match=r"line 2: `limits.wall_time_seconds`"):
+        parse_config("limits:\n  wall_time_seconds: 3600\n")
+    assert parse_config("limits:\n  wall_time_seconds: 1500\n").limits.wall_time_seconds == 1500

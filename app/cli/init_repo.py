@@ -44,8 +44,10 @@ limits:
   max_turns: 40
   # ... or once it has used this much, priced at API rates, in US dollars.
   max_budget_usd: 5.0
-  # ... or after this long (10 s to 6 h).
+  # ... or after this long (10 s to 25 min: it must end inside the audit job's 30 minutes).
   wall_time_seconds: 900
+  # Paid sessions one head commit may start, re-runs included; past it a person must decide.
+  sessions_per_head: 5
 
 # Mechanical checks whose output the session reads as hints; they never set the verdict.
 # Each runs without a shell on the base branch's checkout, for example:
