@@ -33,8 +33,8 @@ def test_the_planes_share_only_the_keys_both_read() -> None:
 
 
 def test_a_broken_section_of_one_plane_does_not_break_the_other() -> None:
-    text = "limits:\n  max_turns: lots\nledger: false\n"
-    with pytest.raises(ConfigError, match=r"line 2: `limits.max_turns`"):
+    text = "model: 3\naudit:\n  paths: nowhere\nledger: false\n"
+    with pytest.raises(ConfigError, match=r"line 3: `audit.paths`"):
         parse_config(text)
     assert parse_config(text, view=AppConfig).ledger is False
 
