@@ -145,6 +145,8 @@ class Artifact:
     run_id: int
     created_at: float
     expired: bool = False
+    # What the listing says, when a test wants it to disagree with the download.
+    listed_size: int | None = None
 
 
 @dataclass
@@ -236,11 +238,12 @@ class Repo:
         fork: bool = False,
         head_ref: str | None = None,
         title: str = "A change",
+        base: str | None = None,
     ) -> Pull:
-        """Open a pull request whose head branch adds head_files to the default branch."""
+        """Open a pull request whose head branch adds head_files, into `base` (the default)."""
         ref = head_ref or f"feature-{number}"
         sha = self.commit(ref, head_files, f"PR #{number}")
-        pull = Pull(number, ref, self.default_branch, sha, user, draft, fork, title=title)
+        pull = Pull(number, ref, base or self.default_branch, sha, user, draft, fork, title=title)
         self.pulls[number] = pull
         self.issues.add(number)
         return pull

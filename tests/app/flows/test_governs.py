@@ -1,0 +1,147 @@
+"""A verdict stands only for the head it judged and the governance key of the PR's base now.
+
+Issue 9, defects 1, 3 and 10, through the front door: retargeting, two PRs with one head, a
+manual run governed by an old base, and a failed workflow run that uploaded a report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from appkit import Gate, artifact, finding, report_for
+from fakes.github import Pull
+
+from tests.app.flows.test_governance import audit
+
+LAX = ".github/canon-gate.yml"
+RULE = "---\nuri: klappy://canon/new-rule\ntitle: New rule\nstatus: active\n---\nNew.\n"
+
+
+def lax_branch(gate: Gate) -> str:
+    """A branch whose config audits nothing: a PR judged there would pass anything."""
+    return gate.repo.commit("lax", {LAX: "audit:\n  paths: ['none/**']\n"}, "lax rules")
+
+
+async def retarget(gate: Gate, pull: Any, base: str) -> int:
+    old = pull.base_ref
+    pull.base_ref = base
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "edited")
+    payload["changes"] = {"base": {"ref": {"from": old}, "sha": {"from": gate.repo.head(old)}}}
+    return await gate.deliver("pull_request", payload)
+
+
+def newest_on(gate: Gate, sha: str) -> Any:
+    return max((c for c in gate.check_runs() if c.head_sha == sha), key=lambda c: c.id)
+
+
+async def test_a_retargeted_pr_is_judged_again_under_its_new_base(gate: Gate) -> None:
+    lax_branch(gate)
+    pull = gate.repo.open_pull(80, {"docs/guide.md": "x\n"}, base="lax")
+    passed = await audit(gate, pull, [])
+    assert passed.conclusion == "success"
+    sessions = len(gate.repo.runs)
+    assert await retarget(gate, pull, "main") == 200
+    # main's canon must run: a new audit, and the lax success is no longer the newest run.
+    assert len(gate.repo.runs) == sessions + 1
+    newest = newest_on(gate, pull.head_sha)
+    assert newest.id != passed.id
+    assert newest.status != "completed"
+    [run] = gate.runs_for(newest.id)
+    assert run.inputs["base_sha"] == gate.repo.head("main")
+
+
+async def test_an_edit_that_keeps_the_base_starts_nothing(gate: Gate) -> None:
+    pull = gate.repo.open_pull(81, {"docs/guide.md": "x\n"})
+    await audit(gate, pull, [])
+    sessions = len(gate.repo.runs)
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "edited")
+    payload["changes"] = {"title": {"from": "Old title"}}
+    assert await gate.deliver("pull_request", payload) == 200
+    assert len(gate.repo.runs) == sessions
+
+
+async def test_a_second_pr_with_the_same_head_into_another_base_is_audited(gate: Gate) -> None:
+    lax_branch(gate)
+    first = gate.repo.open_pull(82, {"docs/guide.md": "x\n"}, base="lax")
+    passed = await audit(gate, first, [])
+    assert passed.conclusion == "success"
+    # The same branch, proposed to main as well.
+    second = Pull(83, first.head_ref, "main", first.head_sha, "alice")
+    gate.repo.pulls[83] = second
+    gate.repo.issues.add(83)
+    payload = gate.fake.payloads.pull_request(gate.repo, second, "opened")
+    assert await gate.deliver("pull_request", payload) == 200
+    # PR 83 into main gets its own audit: PR 82's lax verdict says nothing about main.
+    assert gate.runs_for_pr(83)
+    assert newest_on(gate, second.head_sha).conclusion != "success"
+
+
+async def test_a_manual_run_governed_by_an_old_base_is_not_evaluated(gate: Gate) -> None:
+    old_base = gate.repo.head("main")
+    pull = gate.repo.open_pull(84, {"docs/guide.md": "x\n"})
+    # A rule lands on main after the writer's chosen base.
+    gate.repo.commit(
+        "main", {"canon/new-rule.md": "---\nuri: x\ntitle: New\nstatus: active\n---\n"}
+    )
+    run = gate.fake.start_run(gate.repo, inputs={"pr": "84", "base_sha": old_base})
+    report = report_for(run, head_sha=pull.head_sha, base_sha=old_base)
+    done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report))
+    assert await gate.deliver("workflow_run", done) == 200
+    [check] = gate.check_runs()
+    assert check.conclusion == "failure"
+    assert check.output["title"].startswith("Not evaluated: the manual run was governed by")
+
+
+async def test_a_manual_run_of_an_old_base_that_governs_the_same_still_judges(gate: Gate) -> None:
+    old_base = gate.repo.head("main")
+    pull = gate.repo.open_pull(85, {"docs/guide.md": "x\n"})
+    gate.repo.commit("main", {"src/unrelated.py": "x = 1\n"})  # main moved; nothing governing
+    run = gate.fake.start_run(gate.repo, inputs={"pr": "85", "base_sha": old_base})
+    report = report_for(run, head_sha=pull.head_sha, base_sha=old_base, findings=[finding()])
+    done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report))
+    assert await gate.deliver("workflow_run", done) == 200
+    [check] = gate.check_runs()
+    assert check.output["title"].startswith("1 substantive finding")
+
+
+async def test_a_manual_run_of_an_old_head_is_not_evaluated(gate: Gate) -> None:
+    pull = gate.repo.open_pull(86, {"docs/guide.md": "x\n"})
+    old_head = pull.head_sha
+    gate.repo.push(pull, {"docs/guide.md": "y\n"})
+    run = gate.fake.start_run(gate.repo, inputs={"pr": "86"})
+    report = report_for(run, head_sha=old_head, base_sha=gate.repo.head("main"))
+    done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report))
+    assert await gate.deliver("workflow_run", done) == 200
+    [check] = gate.check_runs()
+    assert check.conclusion == "failure"
+    assert "not the pull request's current head" in check.output["title"]
+
+
+async def test_a_failed_workflow_run_never_judges_even_with_a_report(gate: Gate) -> None:
+    pull = gate.repo.open_pull(87, {"docs/guide.md": "x\n"})
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", payload) == 200
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    # A clean report was uploaded (say, a stale report.json), but the job itself failed.
+    done = gate.fake.complete_run(gate.repo, run.id, "failure", artifact(report_for(run)))
+    assert await gate.deliver("workflow_run", done) == 200
+    concluded = gate.repo.check_runs[check.id]
+    assert concluded.conclusion == "failure"
+    assert concluded.output["title"].startswith("Not evaluated: the audit workflow failed")
+
+
+async def test_canon_that_changed_during_the_audit_never_passes(gate: Gate) -> None:
+    pull = gate.repo.open_pull(88, {"docs/guide.md": "x\n"})
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", payload) == 200
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    gate.repo.commit(
+        "main", {"canon/late.md": "---\nuri: late\ntitle: Late\nstatus: active\n---\n"}
+    )
+    done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report_for(run)))
+    assert await gate.deliver("workflow_run", done) == 200
+    concluded = gate.repo.check_runs[check.id]
+    assert concluded.conclusion != "success"
+    assert "what governs the pull request changed" in concluded.output["title"]
