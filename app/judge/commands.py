@@ -6,9 +6,13 @@ comment; the latest report from the ledger), calls `check_waiver`, then writes.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from action.config import CONFIG_PATH
 from action.markdown import inline, shorten
@@ -58,16 +62,43 @@ class Malformed:
 Command = Waive | Rerun | Help | Malformed
 
 
-def _command_lines(body: str) -> Iterable[str]:
-    """Yield the comment's lines outside fenced code and quotes, where a command may stand."""
-    fenced = False
-    for raw in body.splitlines():
-        line = raw.strip()
-        if line.startswith(("```", "~~~")):
-            fenced = not fenced
+# CommonMark, as GitHub renders comments (GFM is a superset; its extensions add no place where
+# a command could hide as plain text). Built once: parsing is pure and the parser is reusable.
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+def _visible(token: Token) -> str:
+    """The text a reader sees for one inline token; markup and HTML show nothing of their own."""
+    if token.type == "text":
+        return token.content
+    if token.type == "code_inline":
+        # Kept visibly code, so a command shown as code never reads as one.
+        return f"`{token.content}`"
+    if token.type == "image":
+        return token.content
+    return ""  # html_inline (hidden), emphasis and link markers (their text is a text token)
+
+
+def _command_lines(body: str) -> Iterator[str]:
+    """Yield the lines a reader sees as plain text in the comment's top-level paragraphs.
+
+    The comment is parsed as CommonMark: code blocks (indented or fenced, even a fence left
+    open), HTML blocks and comments, block quotes, lists and headings hold no command. A line
+    counts only when its first token is plain text, so a command inside inline code or an
+    inline HTML comment stays hidden, as it is to a reader.
+    """
+    tokens = _MARKDOWN.parse(body)
+    for opening, content in itertools.pairwise(tokens):
+        if opening.type != "paragraph_open" or opening.level != 0 or content.type != "inline":
             continue
-        if not fenced and not line.startswith(">"):
-            yield line
+        line: list[Token] = []
+        for child in [*(content.children or []), Token("softbreak", "", 0)]:
+            if child.type not in ("softbreak", "hardbreak"):
+                line.append(child)
+                continue
+            if line and line[0].type == "text":
+                yield "".join(_visible(t) for t in line).strip()
+            line = []
 
 
 def parse_command(body: str | None) -> Command | None:

@@ -91,6 +91,48 @@ def test_parse_command(body: str, expected: object) -> None:
         assert result == expected
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("    /canon-gate rerun", id="indented code block"),
+        pytest.param("text\n\n    /canon-gate rerun\n", id="indented code after a paragraph"),
+        pytest.param("<!--\n/canon-gate rerun\n-->", id="HTML comment block"),
+        pytest.param("<!-- /canon-gate rerun -->", id="one-line HTML comment"),
+        pytest.param("Hi <!--\n/canon-gate rerun\n-->", id="inline HTML comment"),
+        pytest.param("<details>\n/canon-gate rerun\n</details>", id="HTML block"),
+        pytest.param("x\n<span>/canon-gate rerun</span>", id="inline HTML first"),
+        pytest.param("```\ncode\n~~~\n/canon-gate rerun", id="fence closed by the other kind"),
+        pytest.param("~~~\ncode\n```\n/canon-gate rerun\n", id="tilde fence closed by ticks"),
+        pytest.param("````\n```\n/canon-gate rerun\n````", id="longer fence"),
+        pytest.param("> quoted\n/canon-gate rerun", id="lazy block quote continuation"),
+        pytest.param("`/canon-gate rerun`", id="inline code"),
+        pytest.param("# /canon-gate rerun", id="heading"),
+        pytest.param("/canon-gate rerun\n---", id="setext heading"),
+        pytest.param("- /canon-gate rerun", id="list item"),
+        pytest.param("*/canon-gate rerun*", id="emphasis first"),
+    ],
+)
+def test_commands_a_reader_does_not_see_as_text_are_not_commands(body: str) -> None:
+    assert parse_command(body) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("```\ncode\n```\n/canon-gate rerun", Rerun()),
+        ("<!-- note -->\n\n/canon-gate rerun", Rerun()),
+        ("Looks good.\n/canon-gate rerun\nthanks", Rerun()),
+        (f"/canon-gate waive {FID} see *this* and `that`", Waive(FID, "see this and `that`")),
+        (f"/canon-gate waive {FID} ok<!-- hidden -->!", Waive(FID, "ok!")),
+        (f"/canon-gate waive {FID} a \\*b\\* &amp; c", Waive(FID, "a *b* & c")),
+    ],
+)
+def test_commands_in_plain_paragraph_text_are_read_as_a_reader_sees_them(
+    body: str, expected: object
+) -> None:
+    assert parse_command(body) == expected
+
+
 def test_parse_none_body() -> None:
     assert parse_command(None) is None
 
