@@ -12,6 +12,9 @@ from app.edge.errors import TransientError
 from app.events import Repository
 from app.judge.artifact import MAX_ARTIFACT_BYTES, ArtifactProblem, read_artifact
 
+_CHUNK_BYTES = 64 * 1024
+_TOO_LARGE = f"the `{ARTIFACT_NAME}` artifact is over {MAX_ARTIFACT_BYTES} bytes"
+
 
 async def fetch_report(
     gh: GitHubAPI, http: aiohttp.ClientSession, repo: Repository, workflow_run_id: int
@@ -33,7 +36,7 @@ async def fetch_report(
     if artifact.get("expired"):
         raise ArtifactProblem(f"the `{ARTIFACT_NAME}` artifact has expired")
     if int(artifact.get("size_in_bytes") or 0) > MAX_ARTIFACT_BYTES:
-        raise ArtifactProblem(f"the `{ARTIFACT_NAME}` artifact is over {MAX_ARTIFACT_BYTES} bytes")
+        raise ArtifactProblem(_TOO_LARGE)
     blob = await _download(gh, http, str(artifact["archive_download_url"]))
     return read_artifact(blob)
 
@@ -49,4 +52,12 @@ async def _download(gh: GitHubAPI, http: aiohttp.ClientSession, url: str) -> byt
             raise TransientError(f"artifact download answered {response.status}")
         if response.status != 200:
             raise ArtifactProblem(f"the artifact download answered {response.status}")
-        return await response.content.read(MAX_ARTIFACT_BYTES + 1)
+        if (response.content_length or 0) > MAX_ARTIFACT_BYTES:
+            raise ArtifactProblem(_TOO_LARGE)
+        # `content.read(n)` answers with what is buffered, not the whole body: read every chunk.
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK_BYTES):
+            body += chunk
+            if len(body) > MAX_ARTIFACT_BYTES:
+                raise ArtifactProblem(_TOO_LARGE)
+        return bytes(body)

@@ -154,7 +154,9 @@ def artifact_json(repo: Repo, artifact: Artifact, run: WorkflowRun) -> dict[str,
         "id": artifact.id,
         "node_id": f"MDg6QXJ0aWZhY3Q{artifact.id}",
         "name": artifact.name,
-        "size_in_bytes": len(artifact.data),
+        "size_in_bytes": (
+            len(artifact.data) if artifact.listed_size is None else artifact.listed_size
+        ),
         "url": base,
         "archive_download_url": f"{base}/zip",
         "expired": artifact.expired,
