@@ -22,6 +22,7 @@ from app.edge.conversation import upsert_comment
 from app.edge.governs import read_at_base
 from app.edge.repos import get_pull
 from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
+from app.flows.conjunction import post_conjunction
 from app.flows.governance import read_governance
 from app.judge.artifact import ArtifactProblem
 from app.judge.checkrun import STRUCTURE_CHECK_NAME
@@ -89,6 +90,7 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     finished = Finished(repo, run, check_run, report, pull)
     outcome = conclude(finished, governance, links, workflow_file=ctx.settings.workflow_file)
     await write(ctx, gh, finished, outcome, installation_id=ev.installation.id)
+    await post_conjunction(ctx, gh, repo, check_run.head_sha, after=check_run.id, links=links)
     metrics.AUDITS.labels(conclusion=outcome.result.conclusion).inc()
     log.info("completion.concluded", extra={**fields, "conclusion": outcome.result.conclusion})
 

@@ -145,3 +145,30 @@ async def test_canon_that_changed_during_the_audit_never_passes(gate: Gate) -> N
     concluded = gate.repo.check_runs[check.id]
     assert concluded.conclusion != "success"
     assert "what governs the pull request changed" in concluded.output["title"]
+
+
+async def test_the_newest_run_on_a_shared_head_is_the_conjunction_of_its_prs(gate: Gate) -> None:
+    lax_branch(gate)
+    into_lax = gate.repo.open_pull(89, {"docs/guide.md": "x\n"}, base="lax")
+    into_main = Pull(90, into_lax.head_ref, "main", into_lax.head_sha, "alice")
+    gate.repo.pulls[90] = into_main
+    gate.repo.issues.add(90)
+    failed = await audit(gate, into_main, [finding()])
+    assert failed.conclusion == "failure"
+    # PR 89's lax audit finishes last: alone, its success would be the newest run on the head.
+    passed = await audit(gate, into_lax, [])
+    assert passed.conclusion == "success"
+    newest = newest_on(gate, into_lax.head_sha)
+    assert newest.id > passed.id
+    assert newest.conclusion == "failure"
+    assert "#90" in newest.output["summary"]
+    # Redelivering the completion posts no second combined run.
+    before = len(gate.check_runs())
+    [run] = gate.runs_for(passed.id)
+    assert (
+        await gate.deliver(
+            "workflow_run", gate.fake.complete_run(gate.repo, run.id, "success", None)
+        )
+        == 200
+    )
+    assert len(gate.check_runs()) == before
