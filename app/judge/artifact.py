@@ -48,11 +48,16 @@ def read_artifact(blob: bytes) -> Report:
 def _unzip(blob: bytes) -> bytes:
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
-            info = next(
-                (i for i in archive.infolist() if i.filename.endswith(REPORT_FILENAME)), None
-            )
-            if info is None:
-                raise ArtifactProblem(f"the artifact holds no `{REPORT_FILENAME}`")
+            entries = archive.infolist()
+            # upload-artifact stores `path: report.json` as one root entry; anything else (a
+            # second file, a folder, a look-alike name) was not written by the audit step.
+            names = [info.filename for info in entries]
+            if names != [REPORT_FILENAME]:
+                raise ArtifactProblem(
+                    f"the artifact must hold exactly `{REPORT_FILENAME}` at its root and "
+                    f"nothing else; it holds {_describe(names)}"
+                )
+            [info] = entries
             if info.file_size > MAX_REPORT_BYTES:
                 raise ArtifactProblem(f"`{REPORT_FILENAME}` is over {MAX_REPORT_BYTES} bytes")
             return archive.read(info)
@@ -61,6 +66,15 @@ def _unzip(blob: bytes) -> bytes:
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"[:200]
         raise ArtifactProblem(f"the artifact could not be read as a zip file ({reason})") from None
+
+
+def _describe(names: list[str], shown: int = 3) -> str:
+    """Name a zip's entries briefly: they come from the run, so each is quoted and cut."""
+    if not names:
+        return "no file"
+    quoted = ", ".join(repr(name[:80]) for name in names[:shown])
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} entries: {quoted}{more}" if len(names) > 1 else quoted
 
 
 def parse_report(raw: bytes) -> Report:

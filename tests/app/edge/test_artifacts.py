@@ -81,3 +81,62 @@ async def test_a_download_longer_than_the_limit_is_refused_whole(gate: Gate) -> 
     assert check.conclusion == "failure"
     assert "Not evaluated" in check.output["title"]
     assert f"is over {MAX_ARTIFACT_BYTES} bytes" in check.output["summary"]
+
+
+async def judged(gate: Gate, number: int, entries: Any) -> Any:
+    """Open a PR, finish its run with a zip of `entries` (a callable of the run), judge it."""
+    pull = gate.repo.open_pull(number, {"docs/guide.md": "# Guide\nA regex gates merges.\n"})
+    opened = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", opened) == 200
+    [check] = [c for c in gate.check_runs() if c.head_sha == pull.head_sha]
+    [run] = gate.runs_for(check.id)
+    good = report_for(run).model_dump_json().encode()
+    done = gate.fake.complete_run(gate.repo, run.id, "success", deflated(entries(good)))
+    assert await gate.deliver("workflow_run", done) == 200
+    return gate.repo.check_runs[check.id]
+
+
+async def test_a_zip_holding_only_report_json_at_its_root_judges(gate: Gate) -> None:
+    check = await judged(gate, 40, lambda good: {"report.json": good})
+    assert check.conclusion == "success"
+
+
+@pytest.mark.parametrize(
+    ("number", "entries"),
+    [
+        (41, lambda good: {"report.json": good, "notes.txt": b"planted beside the report"}),
+        (42, lambda good: {"out/report.json": good}),
+        (43, lambda good: {"old-report.json": good}),
+        (44, lambda good: {"./report.json": good}),
+        (45, lambda good: {"report.json/": b""}),
+        (46, lambda good: {}),
+    ],
+)
+async def test_a_zip_that_is_not_exactly_report_json_is_not_evaluated(
+    gate: Gate, number: int, entries: Any
+) -> None:
+    check = await judged(gate, number, entries)
+    assert check.conclusion == "failure"
+    assert check.output["title"].startswith("Not evaluated: the artifact must hold exactly")
+
+
+async def test_two_entries_named_report_json_are_not_evaluated(gate: Gate) -> None:
+    def twice(good: bytes) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("report.json", good)
+            with pytest.warns(UserWarning, match="Duplicate name"):
+                archive.writestr("report.json", b'{"schema_version": 2, "findings": []}')
+        return buffer.getvalue()
+
+    pull = gate.repo.open_pull(47, {"docs/guide.md": "# Guide\n"})
+    opened = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", opened) == 200
+    [check] = [c for c in gate.check_runs() if c.head_sha == pull.head_sha]
+    [run] = gate.runs_for(check.id)
+    blob = twice(report_for(run).model_dump_json().encode())
+    done = gate.fake.complete_run(gate.repo, run.id, "success", blob)
+    assert await gate.deliver("workflow_run", done) == 200
+    check = gate.repo.check_runs[check.id]
+    assert check.conclusion == "failure"
+    assert check.output["title"].startswith("Not evaluated: the artifact must hold exactly")
