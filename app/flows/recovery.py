@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from app.edge import metrics
 from app.edge.github import GitHubApp
 from app.edge.runtime import RUNTIME, Runtime
+from app.flows.sweep import Sweep
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class DeliveryRecord(BaseModel):
     status_code: int = 0
     event: str = ""
     action: str | None = None
+    installation_id: int | None = None
+    repository_id: int | None = None
 
 
 def failed_on_our_side(record: DeliveryRecord) -> bool:
@@ -79,6 +82,7 @@ class Reconciler:
 
     def __init__(self) -> None:
         self.attempted: dict[str, float] = {}
+        self.sweep = Sweep()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -99,8 +103,14 @@ class Reconciler:
                 records.append(record)
         return records
 
-    async def reconcile(self, github_app: GitHubApp, window: timedelta) -> int:
-        """One pass: redeliver each delivery that failed on our side; return how many."""
+    async def reconcile(
+        self, github_app: GitHubApp, window: timedelta, audit_limit: timedelta | None = None
+    ) -> int:
+        """One pass: redeliver each delivery that failed on our side; return how many.
+
+        With `audit_limit`, the pass then sweeps the heads the log names for audits overdue by
+        that limit (`app.flows.sweep`).
+        """
         now = time.time()
         window = min(window, MAX_WINDOW)
         self.attempted = {
@@ -130,7 +140,13 @@ class Reconciler:
                     "status": record.status_code,
                 },
             )
-        log.info("recovery.pass", extra={"seen": len(records), "redelivered": len(chosen)})
+        swept = 0
+        if audit_limit is not None:
+            swept = await self.sweep.run(github_app, records, limit=audit_limit, deadline=deadline)
+        log.info(
+            "recovery.pass",
+            extra={"seen": len(records), "redelivered": len(chosen), "timed_out": swept},
+        )
         return len(chosen)
 
     async def run(self, runtime: Runtime) -> None:
@@ -140,15 +156,21 @@ class Reconciler:
             github_app = runtime.github_app
             self._wake.clear()
             if github_app is not None:
-                await self._safe_pass(github_app, timedelta(hours=settings.redeliver_window_hours))
+                await self._safe_pass(
+                    github_app,
+                    timedelta(hours=settings.redeliver_window_hours),
+                    timedelta(seconds=settings.audit_timeout_seconds),
+                )
             interval = max(1, settings.redeliver_interval_seconds)
             timeout = interval if github_app is not None else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
-    async def _safe_pass(self, github_app: GitHubApp, window: timedelta) -> None:
+    async def _safe_pass(
+        self, github_app: GitHubApp, window: timedelta, audit_limit: timedelta
+    ) -> None:
         try:
-            await self.reconcile(github_app, window)
+            await self.reconcile(github_app, window, audit_limit)
         except Exception as exc:
             # GitHub down, rate limited or refusing: the next pass tries again.
             metrics.RECONCILE_PASSES.labels(outcome="error").inc()

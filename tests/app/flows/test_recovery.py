@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from appkit import Gate, StartGate, free_port, register
+from appkit import Gate, StartGate, artifact, free_port, register, report_for
 from fakes.github import FakeGitHub
 from fakes.github.state import Repo
 
@@ -138,3 +138,47 @@ async def test_the_reconciler_starts_once_the_registration_flow_configures_the_a
             assert done.status == 200
     await eventually(lambda: bool(fake_github.calls_to("GET", listing)))
     assert fake_github.calls_to("GET", listing)[0].auth == "jwt"
+
+
+LEDGER_TREE = "POST /repos/{owner}/{repo}/git/trees"
+
+
+async def test_the_sweep_times_out_an_audit_whose_completion_failed_for_good(
+    fake_github: FakeGitHub, start_gate: StartGate, repo: Repo
+) -> None:
+    """Issue 9, defect 8: a run must never stay in_progress because its completion was lost."""
+    first = await start_gate(redeliver_interval_seconds=3600)
+    # The audit started two hours ago (the App's audit time limit is 45 minutes).
+    fake_github.clock.offset = -2 * 3600
+    pull, payload = pull_request(fake_github, repo, 31)
+    assert await fake_github.deliver("pull_request", payload) == 200
+    [check] = repo.check_runs.values()
+    assert check.status == "in_progress"
+    [run] = repo.runs.values()
+    # The workflow reported back, but the ledger write failed on both tries (a 502 each time).
+    fake_github.clock.offset = -90 * 60
+    fake_github.inject(LEDGER_TREE, 502, times=12)
+    report = report_for(run)
+    done = fake_github.complete_run(repo, run.id, "success", artifact(report))
+    assert await fake_github.deliver("workflow_run", done) == 503
+    await reconcile(first)
+    assert redeliveries(fake_github)[-1].status_code == 503
+    assert repo.check_runs[check.id].status == "in_progress"
+
+    # The App restarts with nothing in memory; the next pass sweeps the delivery log.
+    fake_github.clock.offset = 0
+    fake_github.faults.pending.clear()
+    await first.server.close()
+    second = await start_gate(redeliver_interval_seconds=3600)
+    github_app = second.server.app[RUNTIME].github_app
+    assert github_app is not None
+    reconciler = second.server.app[RECONCILER]
+    await reconciler.reconcile(github_app, timedelta(hours=24), timedelta(minutes=45))
+    swept = repo.check_runs[check.id]
+    assert (swept.status, swept.conclusion) == ("completed", "timed_out")
+    assert [a["identifier"] for a in swept.actions] == ["rerun"]
+    # A second pass (or a second replica) finds nothing left to do.
+    calls = len(fake_github.calls)
+    await reconciler.reconcile(github_app, timedelta(hours=24), timedelta(minutes=45))
+    patches = [c for c in fake_github.calls[calls:] if c.method == "PATCH"]
+    assert patches == []
