@@ -150,7 +150,7 @@ async def test_the_sweep_times_out_an_audit_whose_completion_failed_for_good(
     first = await start_gate(redeliver_interval_seconds=3600)
     # The audit started two hours ago (the App's audit time limit is 45 minutes).
     fake_github.clock.offset = -2 * 3600
-    pull, payload = pull_request(fake_github, repo, 31)
+    _, payload = pull_request(fake_github, repo, 31)
     assert await fake_github.deliver("pull_request", payload) == 200
     [check] = repo.check_runs.values()
     assert check.status == "in_progress"
