@@ -153,8 +153,15 @@ def head_relative(path: str, sources: Sources) -> str:
 
 
 def dedupe(findings: list[Finding]) -> list[Finding]:
-    """Keep the first finding per id: the same defect reported twice is one finding."""
+    """Keep one finding per id, the most severe: the same defect reported twice is one finding.
+
+    Ids leave the classification out (a finding keeps its id, and its waiver, when the model
+    re-grades it), so a cosmetic and a substantive finding can share one. The substantive one
+    wins wherever it is listed; among equals the first does. It takes the first one's place.
+    """
     seen: dict[str, Finding] = {}
     for f in findings:
-        seen.setdefault(f.id, f)
+        kept = seen.setdefault(f.id, f)
+        if f.substantive and not kept.substantive:
+            seen[f.id] = f
     return list(seen.values())
