@@ -1,4 +1,4 @@
-"""PR comment commands: `/canon-gate waive <id> <reason>`, `/canon-gate rerun`, `/canon-gate help`.
+"""PR comment commands: waive, approve (a fork PR's head), rerun and help.
 
 Who may do what is asked of GitHub (the commenter's permission), never read from the comment. A
 waiver is recorded in the ledger, and the verdict is recomputed from the stored report, without a
@@ -82,12 +82,37 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         await reply(gh, repo, number, decision.reply)
     elif isinstance(command, commands.Help):
         await reply(gh, repo, number, commands.HELP)
-    elif isinstance(command, commands.Rerun):
-        pr = await get_pull(gh, repo, number)
-        key = AuditKey(number, pr.head.sha, pr.base.sha, trigger=trigger_of(ctx.delivery_id))
-        # A maintainer asked: this is also the go-ahead for a fork PR.
-        await start_audit(ctx, gh, repo, key, rerun=True, approved=True)
-        await react(gh, repo, ev.comment.id, "rocket")
+    elif isinstance(command, commands.Approve | commands.Rerun):
+        await _start(ctx, gh, repo, ev, command, decision)
+
+
+async def _start(
+    ctx: Context,
+    gh: GitHubAPI,
+    repo: Repository,
+    ev: IssueCommentEvent,
+    command: commands.Approve | commands.Rerun,
+    decision: commands.Decision,
+) -> None:
+    """Audit the PR's current head again; only `approve` of that very head is a fork's go-ahead.
+
+    `rerun` never approves: a head pushed between a maintainer's review and their comment must
+    not ride on it, so a fork PR that requires approval stays awaiting it.
+    """
+    number = ev.issue.number
+    pull = await get_pull(gh, repo, number)
+    if isinstance(command, commands.Approve):
+        decision = commands.check_approval(decision, command, pull.head.sha)
+    if isinstance(decision, commands.Refused):
+        await reply(gh, repo, number, decision.reply)
+        return
+    key = AuditKey(number, pull.head.sha, pull.base.sha, trigger=trigger_of(ctx.delivery_id))
+    approved = isinstance(command, commands.Approve)
+    started = await start_audit(ctx, gh, repo, key, rerun=True, approved=approved)
+    await react(gh, repo, ev.comment.id, "rocket")
+    head_repo = pull.head.repo.full_name if pull.head.repo else None
+    if started is not None and not approved and head_repo != repo.full_name:
+        await reply(gh, repo, number, commands.fork_rerun_reply(pull.head.sha))
 
 
 async def _waive(

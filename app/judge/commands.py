@@ -20,6 +20,8 @@ from action.report import Finding, Report
 
 PREFIX = "/canon-gate"
 FINDING_ID = re.compile(r"^cg-[0-9a-f]{10}$")
+# A head commit named as GitHub shows it: at least the 7 hex digits of a short SHA.
+HEAD_SHA = re.compile(r"^[0-9a-f]{7,40}$")
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 MAX_REASON = 1000
 
@@ -30,7 +32,12 @@ HELP = f"""\
 the reason recorded in the `canon-gate/ledger` branch. Needs write, maintain or admin \
 permission. The waiver follows the finding across pushes while it persists, and never carries \
 to another pull request.
-- `{PREFIX} rerun`: audit the pull request again (the same as the check run's Re-run button).
+- `{PREFIX} approve <head-sha>`: let the audit session read a pull request from a fork, at \
+the head commit you reviewed (7 or more of its hex digits; the full SHA is safest). Needs write, \
+maintain or admin permission. If the pull request's head is another commit by then, nothing \
+starts, and the reply names the current head.
+- `{PREFIX} rerun`: audit the pull request again (the same as the check run's Re-run button). \
+It never approves a fork's pull request: that takes `{PREFIX} approve <head-sha>`.
 - `{PREFIX} help`: show this message.
 
 Finding ids look like `cg-0123abcd45` and are listed in the `canon-gate` check run."""
@@ -40,6 +47,13 @@ Finding ids look like `cg-0123abcd45` and are listed in the `canon-gate` check r
 class Waive:
     finding_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Approve:
+    """The go-ahead for a fork PR, bound to the head commit the maintainer reviewed."""
+
+    sha: str  # a prefix (7 to 40 hex digits) of the head SHA
 
 
 @dataclass(frozen=True)
@@ -59,7 +73,7 @@ class Malformed:
     reply: str
 
 
-Command = Waive | Rerun | Help | Malformed
+Command = Waive | Approve | Rerun | Help | Malformed
 
 
 # CommonMark, as GitHub renders comments (GFM is a superset; its extensions add no place where
@@ -112,6 +126,8 @@ def parse_command(body: str | None) -> Command | None:
         verb = verb.lower()
         if verb == "waive":
             return _parse_waive(args.strip())
+        if verb == "approve":
+            return _parse_approve(args.strip())
         if verb == "rerun" and not args.strip():
             return Rerun()
         if verb == "help" and not args.strip():
@@ -140,6 +156,19 @@ def _parse_waive(args: str) -> Waive | Malformed:
     return Waive(finding_id=finding_id, reason=reason)
 
 
+def _parse_approve(args: str) -> Approve | Malformed:
+    sha = args.lower()
+    usage = (
+        f"Usage: `{PREFIX} approve <head-sha>`, with at least 7 hex digits of the head commit "
+        "you reviewed."
+    )
+    if not sha:
+        return Malformed(f"Which commit? {usage}")
+    if not HEAD_SHA.match(sha):
+        return Malformed(f"{inline(shorten(args, 50))} is not a commit SHA. {usage}")
+    return Approve(sha)
+
+
 @dataclass(frozen=True)
 class CommentContext:
     """What a decision about a comment command needs, fetched by the handler."""
@@ -155,7 +184,7 @@ class CommentContext:
 
 @dataclass(frozen=True)
 class Accepted:
-    command: Waive | Rerun | Help
+    command: Waive | Approve | Rerun | Help
     # For a waiver: the finding it lets pass.
     finding: Finding | None = None
 
@@ -250,6 +279,32 @@ def check_waiver(
             f"`{command.finding_id}`. Check the id in the newest `canon-gate` check run."
         )
     return Accepted(command, finding)
+
+
+def check_approval(decision: Decision, command: Approve, head_sha: str) -> Decision:
+    """Accept an approval only for the PR's current head: what the maintainer reviewed.
+
+    A push between the review and the comment must not ride on the go-ahead, so any other head
+    is refused, naming the current one.
+    """
+    if not isinstance(decision, Accepted):
+        return decision
+    if head_sha.lower().startswith(command.sha):
+        return decision
+    return Refused(
+        f"`{command.sha}` is not the head of this pull request, so nothing was started: its "
+        f"head is now `{head_sha}`. Review that commit, then comment "
+        f"`{PREFIX} approve {head_sha}`."
+    )
+
+
+def fork_rerun_reply(head_sha: str) -> str:
+    """Tell a maintainer that a re-run of a fork's PR is no go-ahead for its session."""
+    return (
+        f"Re-running the audit. This pull request comes from a fork, and `{PREFIX} rerun` does not "
+        "approve it: if the repository requires approval for forks, the audit waits for "
+        f"`{PREFIX} approve <head-sha>` of the head you reviewed (now `{head_sha}`)."
+    )
 
 
 def waived_reply(finding_id: str, reason: str, conclusion: str) -> str:

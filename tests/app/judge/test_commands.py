@@ -11,6 +11,7 @@ from action.report import Classification, Finding, Kind, Location, Report
 from app.judge.commands import (
     HELP,
     Accepted,
+    Approve,
     Command,
     CommentContext,
     Decision,
@@ -20,6 +21,7 @@ from app.judge.commands import (
     Refused,
     Rerun,
     Waive,
+    check_approval,
     check_command,
     check_waiver,
     is_bot,
@@ -154,6 +156,57 @@ def test_malformed_commands_say_what_is_wrong(body: str, needle: str) -> None:
     result = parse_command(body)
     assert isinstance(result, Malformed)
     assert needle in result.reply
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("/canon-gate approve ABCDEF1", Approve("abcdef1")),
+        ("/canon-gate approve " + "0" * 40, Approve("0" * 40)),
+    ],
+)
+def test_parse_approve(body: str, expected: Approve) -> None:
+    assert parse_command(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("/canon-gate approve", "Which commit?"),
+        ("/canon-gate approve abcdef", "is not a commit SHA"),
+        ("/canon-gate approve " + "0" * 41, "is not a commit SHA"),
+        ("/canon-gate approve abcdefg", "is not a commit SHA"),
+        ("/canon-gate approve abcdef1 please", "is not a commit SHA"),
+    ],
+)
+def test_a_malformed_approval_says_what_is_wrong(body: str, needle: str) -> None:
+    result = parse_command(body)
+    assert isinstance(result, Malformed)
+    assert needle in result.reply
+
+
+HEAD = "abcdef1" + "2" * 33
+
+
+@pytest.mark.parametrize("prefix", [HEAD[:7], HEAD[:20], HEAD])
+def test_an_approval_of_the_current_head_is_accepted(prefix: str) -> None:
+    command = Approve(prefix)
+    assert check_approval(check_command(ctx(), command), command, HEAD) == Accepted(command)
+
+
+def test_an_approval_of_another_head_is_refused_naming_the_current_one() -> None:
+    command = Approve("abcdef0")
+    decision = check_approval(check_command(ctx(), command), command, HEAD)
+    assert isinstance(decision, Refused)
+    assert decision.reply.startswith("`abcdef0` is not the head of this pull request")
+    assert f"/canon-gate approve {HEAD}" in decision.reply
+
+
+def test_an_approval_needs_write_whatever_the_head() -> None:
+    command = Approve(HEAD)
+    decision = check_approval(check_command(ctx(permission="read"), command), command, HEAD)
+    assert isinstance(decision, Refused)
+    assert "write, maintain or admin" in decision.reply
 
 
 def test_first_command_wins() -> None:
