@@ -108,6 +108,16 @@ def span(rng: random.Random, text: str, skip: int) -> tuple[list[str], int]:
     return words[start : start + size], start
 
 
+def _line_of(text: str, word: int) -> int:
+    """The 1-based line of the page that holds word number `word` of its prose (after the title)."""
+    seen = 0
+    for number, line in enumerate(text.splitlines()[1:], start=2):
+        seen += len(line.split())
+        if word < seen:
+            return number
+    raise ValueError(word)
+
+
 def findings(rng: random.Random, canon: dict[str, str], head: dict[str, str], n: int) -> list[Any]:
     """Findings as a model writes them; each keeps its word streams for the perturbations."""
     out = []
@@ -121,7 +131,7 @@ def findings(rng: random.Random, canon: dict[str, str], head: dict[str, str], n:
         cpath = rng.choice(sorted(canon))
         cwords, _ = span(rng, canon[cpath], 6)
         uris = sorted({f"bench://canon/{Path(p).stem}" for p in (cpath, rng.choice(sorted(canon)))})
-        line = 1 + next(i for i, x in enumerate(head[path].splitlines()) if words[0] in x)
+        line = _line_of(head[path], start)
         raw = {
             "classification": rng.choice(["substantive", "cosmetic"]),
             "kind": rng.choice(KINDS),
@@ -144,6 +154,19 @@ Perturb = Callable[[dict[str, Any], list[str], int, int], dict[str, Any]]
 
 def _set_quote(raw: dict[str, Any], text: str) -> dict[str, Any]:
     raw["evidence"][0]["quote"] = text
+    return raw
+
+
+def _far_quote(stream: list[str], at: int) -> dict[str, Any]:
+    """Six words from the other end of the page than the finding's quote: another line (when the
+    page is wrapped) that a PR could have planted for an earlier finding."""
+    words = stream[:6] if at > len(stream) // 2 else stream[-6:]
+    return {"quote": " ".join(words), "source": ""}
+
+
+def _add_quote(raw: dict[str, Any], stream: list[str], at: int, first: bool) -> dict[str, Any]:
+    extra = {**_far_quote(stream, at), "source": raw["path"]}
+    raw["evidence"] = [extra, *raw["evidence"]] if first else [*raw["evidence"], extra]
     return raw
 
 
@@ -170,6 +193,8 @@ PERTURBATIONS: dict[str, Perturb] = {
         "canon": [u.replace("bench://", "") + ".md" for u in r["canon"]],
     },
     "path as ./path": lambda r, s, a, n: {**r, "path": "./" + r["path"]},
+    "quote of another line added": lambda r, s, a, n: _add_quote(r, s, a, first=False),
+    "quote of another line added first": lambda r, s, a, n: _add_quote(r, s, a, first=True),
 }
 # These two change the PR head itself, not only the model's wording.
 SHIFTED = "lines shifted (3 lines added above)"

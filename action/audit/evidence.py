@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from action.canon.model import Canon
 from action.report import Evidence
@@ -47,8 +48,16 @@ def _indexed(text: str) -> tuple[str, list[int]]:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-def locate(text: str, quote: str) -> tuple[int, str] | None:
-    """Find the quote's first occurrence in `text`: its start line, and the anchor it rests on.
+class Located(NamedTuple):
+    """Where a quote sits in its source: its first and last line, and the anchor it rests on."""
+
+    line: int
+    end_line: int
+    anchor: str
+
+
+def locate(text: str, quote: str) -> Located | None:
+    """Find the quote's first occurrence in `text`: its lines, and the anchor it rests on.
 
     The anchor is the sentence, within the source line, that holds the middle of the quote: the
     line itself for hard-wrapped prose and code, one sentence of a long unwrapped paragraph.
@@ -65,12 +74,13 @@ def locate(text: str, quote: str) -> tuple[int, str] | None:
     start = lines.index(number)
     start += flat[start] == " "  # the space before a line's first word is counted on that line
     row = flat[start : len(lines) - lines[::-1].index(number)]
+    first, last = lines[at], lines[at + len(wanted) - 1]
     offset = 0
     for sentence in _SENTENCE_END.split(row):
         offset += len(sentence) + 1
         if middle - start < offset:
-            return lines[at], sentence
-    return lines[at], row
+            return Located(first, last, sentence)
+    return Located(first, last, row)
 
 
 @dataclass
@@ -111,4 +121,4 @@ def verify(evidence: Evidence, sources: Sources) -> Evidence:
     where = locate(text, evidence.quote)
     if where is None:
         return evidence.model_copy(update={"verified": False, "commit": commit})
-    return evidence.model_copy(update={"verified": True, "line": where[0], "commit": commit})
+    return evidence.model_copy(update={"verified": True, "line": where.line, "commit": commit})

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from action.audit.evidence import Sources, locate, normalised_quote, verify
+from action.audit.evidence import Located, Sources, locate, normalised_quote, verify
 from action.errors import CanonGateError
 from action.report import (
     Classification,
@@ -87,13 +87,14 @@ def to_finding(raw: RawFinding, sources: Sources) -> Finding:
     docs = {u: sources.canon.get(u) for u in raw.canon}
     canon = sorted({doc.uri if doc is not None else u for u, doc in docs.items()})
     path = head_relative(raw.path, sources) or raw.path
+    location = Location(
+        path=path, start_line=raw.start_line, end_line=max(raw.end_line or 0, raw.start_line)
+    )
     return Finding(
-        id=fingerprint(path, raw.kind, canon, anchor(evidence, path, raw.start_line, sources)),
+        id=fingerprint(path, raw.kind, canon, anchor(evidence, location, sources)),
         classification=raw.classification,
         kind=raw.kind,
-        location=Location(
-            path=path, start_line=raw.start_line, end_line=max(raw.end_line or 0, raw.start_line)
-        ),
+        location=location,
         claim=raw.claim,
         evidence=evidence,
         canon=canon,
@@ -108,34 +109,59 @@ def to_finding(raw: RawFinding, sources: Sources) -> Finding:
     )
 
 
-def anchor(evidence: list[Evidence], path: str, start_line: int, sources: Sources) -> str:
-    """Choose what a finding's id rests on: a line of its source, not the model's quote.
+def anchor(evidence: list[Evidence], location: Location, sources: Sources) -> str:
+    """Choose what a finding's id rests on: a line of its own primary evidence, never its wording.
 
     The anchor is the content of the source line that holds the middle of a verified quote (the
     idea behind SARIF's `primaryLocationLineHash`; one sentence of it when the line is a whole
-    unwrapped paragraph), so a quote trimmed, extended, re-wrapped or
-    given with diff markers keeps the id, and so does a line number that moved. Quotes from the
-    finding's own file come first, the defect lives there; among equals the smallest key wins,
-    so the order the model lists evidence in does not matter. Without a verified quote: the
-    normalised quotes, else the location's start line.
+    unwrapped paragraph), so a quote trimmed, extended, re-wrapped or given with diff markers
+    keeps the id, and so does a line number that moved.
+
+    The primary evidence is chosen so that an extra quote cannot move it: a PR that plants a line
+    and gets a finding on it waived must not hand that id to a later finding that also quotes the
+    line. In order: the quote from the finding's own file nearest its location (overlapping it
+    when one does); else the first canon quote (the base's canon, which the PR cannot plant); else
+    the first verified quote; else the first quote as written; else the location's start line.
+    Ties go to the first listed.
     """
-    verified = [e for e in evidence if e.verified]
-    own = [e for e in verified if head_relative(e.source, sources) == path]
-    keys = [k for e in own or verified if (k := _line_key(e, sources)) is not None]
-    if keys:
-        return min(keys)
-    quotes = [normalised_quote(e.quote) for e in evidence]
-    return min(q for q in quotes if q) if any(quotes) else f"line {start_line}"
+    own: list[tuple[int, str]] = []
+    canon: list[str] = []
+    other: list[str] = []
+    for e in evidence:
+        found = _located(e, sources) if e.verified else None
+        if found is None:
+            continue
+        key, where = found
+        if head_relative(e.source, sources) == location.path:
+            own.append((_distance(where, location), key))
+        elif sources.canon.get(e.source) is not None:
+            canon.append(key)
+        else:
+            other.append(key)
+    if own:
+        return min(own, key=lambda pair: pair[0])[1]  # min keeps the first of equals
+    if canon or other:
+        return (canon or other)[0]
+    quotes = [q for e in evidence if (q := normalised_quote(e.quote))]
+    return quotes[0] if quotes else f"line {location.start_line}"
 
 
-def _line_key(evidence: Evidence, sources: Sources) -> str | None:
+def _located(evidence: Evidence, sources: Sources) -> tuple[str, Located] | None:
+    """The anchor key of a quote (its source and the sentence it rests on), and where it sits."""
     found = sources.lookup(evidence.source)
     where = locate(found[0], evidence.quote) if found is not None else None
     if found is None or where is None:
         return None
     doc = sources.canon.get(evidence.source)
     source = doc.uri if doc is not None else head_relative(evidence.source, sources)
-    return f"{source}\x1e{where[1]}"
+    return f"{source}\x1e{where.anchor}", where
+
+
+def _distance(where: Located, location: Location) -> int:
+    """How many lines lie between a quote and the finding's location: 0 when they overlap."""
+    if where.end_line < location.start_line:
+        return location.start_line - where.end_line
+    return max(0, where.line - location.end_line)
 
 
 def head_relative(path: str, sources: Sources) -> str:

@@ -39,10 +39,10 @@ def sources_for(tmp_path: Path, page: str) -> Sources:
 
 
 def test_locate_anchors_on_the_sentence_in_the_line() -> None:
-    assert locate(PAGE, "runs a regex over") == (2, "it runs a regex over the diff")
-    assert locate(PAGE, "+The merge gate") == (2, "the merge gate is a script.")
+    assert locate(PAGE, "runs a regex over") == (2, 2, "it runs a regex over the diff")
+    assert locate(PAGE, "+The merge gate") == (2, 2, "the merge gate is a script.")
     # A quote across a line end rests on the line that holds its middle.
-    assert locate(PAGE, "the diff and decides alone") == (2, "and decides alone.")
+    assert locate(PAGE, "the diff and decides alone") == (2, 3, "and decides alone.")
     assert locate(PAGE, "not there") is None
 
 
@@ -73,3 +73,30 @@ def test_distinct_findings_keep_distinct_ids(tmp_path: Path) -> None:
         finding_id(sources, [("invented words", "docs/gate.md")]),  # unverified: its own text
     }
     assert len(ids) == 6
+
+
+PLANTED = """\
+# Gate
+A harmless note.
+The merge gate is a script. It runs a regex over the diff
+and decides alone.
+"""
+
+
+def test_an_extra_quote_cannot_move_the_anchor(tmp_path: Path) -> None:
+    """The id rests on the finding's own evidence at its location: a planted line that sorts
+    first, quoted as well (before or after), leaves it where it was."""
+    sources = sources_for(tmp_path, PLANTED)
+    own = ("It runs a regex over the diff", "docs/gate.md")
+    planted = ("A harmless note.", "docs/gate.md")
+    alone = finding_id(sources, [own], start_line=3)
+    assert finding_id(sources, [own, planted], start_line=3) == alone
+    assert finding_id(sources, [planted, own], start_line=3, end_line=4) == alone
+    # A finding located on the planted line rests on it, and is another finding.
+    assert finding_id(sources, [planted, own], start_line=2) != alone
+    # Without evidence in its own file, canon evidence (the base's, not the PR's) comes first.
+    canon = ("MUST NOT serve as the gate", URI)
+    elsewhere = ("a regex decides whether a PR merges", "docs/ci.md")
+    assert finding_id(sources, [elsewhere, canon], path="docs/other.md") == finding_id(
+        sources, [canon], path="docs/other.md"
+    )
