@@ -51,14 +51,36 @@ async def dispatch(
     workflow_file: str,
     inputs: dict[str, str],
 ) -> DispatchedRun:
-    """Dispatch on the default branch, so the PR cannot change the workflow that judges it."""
+    """Dispatch on the default branch, so the PR cannot change the workflow that judges it.
+
+    The ref is the branch's full name: a tag named like the default branch must never be the
+    one that runs. `return_run_details` (github.com since 2026-02-19) names the run, so only that
+    run may judge; a server that refuses the parameter (an older GitHub Enterprise Server) is
+    asked again without it, and the run is then found by its title.
+    """
+    url_vars = {"owner": repo.owner, "repo": repo.name, "workflow": workflow_file}
+    body: dict[str, Any] = {
+        "ref": f"refs/heads/{repo.default_branch}",
+        "inputs": inputs,
+        "return_run_details": True,
+    }
     try:
         # https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event
-        data: Any = await gh.post(
-            "/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
-            url_vars={"owner": repo.owner, "repo": repo.name, "workflow": workflow_file},
-            data={"ref": repo.default_branch, "inputs": inputs, "return_run_details": True},
-        )
+        try:
+            data: Any = await gh.post(
+                "/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
+                url_vars=url_vars,
+                data=body,
+            )
+        except BadRequest as exc:
+            if int(exc.status_code) not in (400, 422) or "return_run_details" not in str(exc):
+                raise
+            del body["return_run_details"]
+            data = await gh.post(
+                "/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches",
+                url_vars=url_vars,
+                data=body,
+            )
     except BadRequest as exc:
         if is_transient(exc):
             raise  # a rate limit: the delivery is answered 5xx and replayed

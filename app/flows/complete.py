@@ -8,6 +8,7 @@ it gets one on the PR head SHA recorded in its report.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
@@ -29,6 +30,7 @@ from app.judge.checkrun import STRUCTURE_CHECK_NAME
 from app.judge.conclude import Finished, Governance, Outcome, PullNow, conclude
 from app.judge.correlate import (
     AuditKey,
+    branch_problem,
     check_run_id_of,
     is_audit_workflow,
     parse_external_id,
@@ -60,6 +62,10 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         report = await fetch_report(gh, ctx.http, repo, run.id)
     except ArtifactProblem as exc:
         report = exc
+    manual = check_run_id_of(run.display_title) is None
+    if manual and (problem := await _branch_problem(gh, repo, run, manual=True)):
+        log.warning("completion.untrusted_run", extra={**fields, "reason": problem})
+        return
     check_run = await _check_run_for(gh, ctx, repo, run, report)
     if check_run is None:
         log.warning("completion.uncorrelated", extra=fields)
@@ -67,6 +73,11 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     fields["check_run_id"] = check_run.id
     if check_run.status == "completed":
         log.info("completion.already_concluded", extra=fields)
+        return
+    # A run the App's dispatch did not name (an older GHES): prove it ran the default branch.
+    unnamed = not manual and workflow_run_id_of(check_run.details_url) != run.id
+    if unnamed and (problem := await _branch_problem(gh, repo, run, manual=False)):
+        log.warning("completion.untrusted_run", extra={**fields, "reason": problem})
         return
     governance, pull = Governance(), None
     if isinstance(report, Report) and run.conclusion == "success":
@@ -128,6 +139,30 @@ async def write(
         commenter = await ctx.client(installation_id, repo.id, COMMENT)
         slug = await ctx.github_app.slug(deadline=ctx.deadline)
         await upsert_comment(commenter, repo, outcome.pr, outcome.comment, app_slug=slug)
+
+
+async def _branch_problem(
+    gh: GitHubAPI, repo: Repository, run: WorkflowRun, *, manual: bool
+) -> str | None:
+    """Read the default branch's tip (and, for a dispatched run, whether the run's commit is on
+    it), then ask `judge.correlate.branch_problem`."""
+    ref: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/git/ref/heads/{branch}",
+        url_vars={"owner": repo.owner, "repo": repo.name, "branch": repo.default_branch},
+    )
+    tip = str(ref["object"]["sha"])
+    on_branch = True
+    if not manual and run.head_sha != tip:
+        compared: Any = await gh.getitem(
+            "/repos/{owner}/{repo}/compare/{basehead}",
+            url_vars={
+                "owner": repo.owner,
+                "repo": repo.name,
+                "basehead": f"{run.head_sha}...{tip}",
+            },
+        )
+        on_branch = compared.get("status") in ("identical", "ahead")
+    return branch_problem(run, manual=manual, default_tip=tip, on_default_branch=on_branch)
 
 
 def _artifact_link(run: WorkflowRun) -> str | None:

@@ -105,3 +105,20 @@ def untrusted(run: WorkflowRun, repo: Repository) -> str | None:
     if run.head_repository is not None and run.head_repository.id != repo.id:
         return "it ran in another repository"
     return None
+
+
+def branch_problem(
+    run: WorkflowRun, *, manual: bool, default_tip: str, on_default_branch: bool
+) -> str | None:
+    """Say why a run the App cannot identify by id may not judge; None when it may.
+
+    A run whose id the App's own dispatch returned is trusted by that id. Any other run named
+    the default branch, but a tag of the same name says so too: a manual run must have run the
+    branch's current commit, and a run the App dispatched without learning its id (an older
+    GitHub Enterprise Server) a commit on the branch.
+    """
+    if manual and run.head_sha != default_tip:
+        return f"it ran {run.head_sha[:7]}, not the default branch's commit {default_tip[:7]}"
+    if not manual and not on_default_branch:
+        return f"it ran {run.head_sha[:7]}, which is not on the default branch"
+    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appkit import Gate, artifact, finding, report_for
+from appkit import ROOT, Gate, artifact, finding, report_for
 from fakes.github import Pull
 
 from tests.app.flows.test_governance import audit
@@ -172,3 +172,47 @@ async def test_the_newest_run_on_a_shared_head_is_the_conjunction_of_its_prs(gat
         == 200
     )
     assert len(gate.check_runs()) == before
+
+
+DISPATCH = "POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"
+
+
+async def test_the_app_dispatches_the_default_branch_by_its_full_name(gate: Gate) -> None:
+    pull = gate.repo.open_pull(91, {"docs/guide.md": "x\n"})
+    opened = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", opened) == 200
+    [call] = gate.fake.calls_to(*DISPATCH.split(" "))
+    assert call.json["ref"] == "refs/heads/main"  # never a tag that happens to be named main
+
+
+async def test_a_manual_run_from_a_tag_named_like_the_default_branch_never_judges(
+    gate: Gate,
+) -> None:
+    pull = gate.repo.open_pull(92, {"docs/guide.md": "x\n"})
+    # A writer makes a tag `main` on a commit whose workflow uploads whatever it likes.
+    edited = (ROOT / "workflows" / "canon-gate.yml").read_text() + "\n# uploads a forged report\n"
+    forged = gate.repo.commit("tag-work", {".github/workflows/canon-gate.yml": edited})
+    gate.repo.refs["refs/tags/main"] = forged
+    run = gate.fake.start_run(gate.repo, ref="refs/tags/main", inputs={"pr": "92"})
+    assert run.head_branch == "main"
+    assert run.head_sha == forged
+    report = report_for(run, head_sha=pull.head_sha, base_sha=gate.repo.head("main"))
+    done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report))
+    assert await gate.deliver("workflow_run", done) == 200
+    assert gate.check_runs() == []  # nothing was concluded, or even created, from it
+
+
+async def test_without_run_details_a_run_on_the_default_branch_still_judges(gate: Gate) -> None:
+    # An older GitHub Enterprise Server refuses `return_run_details`: the App asks again without.
+    refusal = '{"message": "Invalid request: \\"return_run_details\\" is not a permitted key."}'
+    gate.fake.inject(DISPATCH, 422, body=refusal, headers={"content-type": "application/json"})
+    pull = gate.repo.open_pull(93, {"docs/guide.md": "x\n"})
+    opened = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", opened) == 200
+    [check] = gate.check_runs()
+    assert check.status == "in_progress"
+    assert not check.details_url
+    [run] = gate.runs_for(check.id)
+    done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report_for(run)))
+    assert await gate.deliver("workflow_run", done) == 200
+    assert gate.repo.check_runs[check.id].conclusion == "success"

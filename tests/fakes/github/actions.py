@@ -71,7 +71,10 @@ def dispatch(repo: Repo, workflow: str, ref: str, given: dict[str, Any]) -> Work
     default_head = repo.head(repo.default_branch)
     if default_head is None or workflow_file(repo, workflow, default_head) is None:
         raise not_found()
-    sha = repo.refs.get(f"refs/heads/{branch}") or repo.refs.get(f"refs/tags/{branch}")
+    if ref.startswith(("refs/tags/", "refs/heads/")):
+        sha = repo.refs.get(ref)
+    else:  # a short name: the branch, else a tag of that name
+        sha = repo.refs.get(f"refs/heads/{branch}") or repo.refs.get(f"refs/tags/{branch}")
     if sha is None:
         raise unprocessable(f"No ref found for: {ref}")
     found = workflow_file(repo, workflow, sha)
