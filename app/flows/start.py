@@ -59,6 +59,7 @@ async def start_audit(
         limit=limit,
         rerun=rerun,
         trigger=key.trigger,
+        sessions_per_head=at_base.config.limits.sessions_per_head,
     )
     for run in plan.time_out:
         await checks.conclude(gh, repo, run.id, outcomes.overdue(limit))
@@ -68,6 +69,14 @@ async def start_audit(
     if plan.skip_reason:
         log.info("audit.skipped", extra={**fields, "reason": plan.skip_reason})
         return None
+    if plan.sessions_spent is not None:
+        allowed = at_base.config.limits.sessions_per_head
+        result = outcomes.session_limit(plan.sessions_spent, allowed)
+        refused = await checks.conclude_new(
+            gh, repo, key.head_sha, result, external_id=key.external_id
+        )
+        log.info("audit.session_limit", extra={**fields, "spent": plan.sessions_spent})
+        return refused.id
     run = plan.resume or await checks.create_run(
         gh, repo, key.head_sha, external_id=key.external_id
     )
@@ -126,18 +135,28 @@ async def on_check_run(event: sansio.Event, ctx: Context) -> None:
         return
     key = parse_external_id(ev.check_run.external_id)
     numbers = [key.pr] if key else [p.number for p in ev.check_run.pull_requests]
-    await rerun(ctx, ev.repository, ev.installation.id, ev.check_run.head_sha, numbers)
+    # The request's own identity, not the delivery's: a replayed body under a fresh delivery id
+    # finds the run it already made and starts no second paid session.
+    button = "button" if ev.requested_action is not None else "rerequest"
+    trigger = f"{button}-{ev.check_run.id}"
+    await rerun(ctx, ev.repository, ev.installation.id, ev.check_run.head_sha, numbers, trigger)
 
 
 @router.register("check_suite", action="rerequested")
 async def on_check_suite(event: sansio.Event, ctx: Context) -> None:
     ev = CheckSuiteEvent.model_validate(event.data)
     numbers = [p.number for p in ev.check_suite.pull_requests]
-    await rerun(ctx, ev.repository, ev.installation.id, ev.check_suite.head_sha, numbers)
+    trigger = f"suite-{ev.check_suite.id}-{trigger_of(ctx.delivery_id)}"
+    await rerun(ctx, ev.repository, ev.installation.id, ev.check_suite.head_sha, numbers, trigger)
 
 
 async def rerun(
-    ctx: Context, repo: Repository, installation_id: int, head_sha: str, numbers: list[int]
+    ctx: Context,
+    repo: Repository,
+    installation_id: int,
+    head_sha: str,
+    numbers: list[int],
+    trigger: str,
 ) -> None:
     """Audit the head SHA again for each PR; only people with write access can ask for this."""
     gh = await ctx.client(installation_id, repo.id, READ_PR)
@@ -153,5 +172,5 @@ async def rerun(
         pr = await get_pull(gh, repo, number)
         if pr.state != "open":
             continue
-        key = AuditKey(number, head_sha, pr.base.sha, trigger=trigger_of(ctx.delivery_id))
+        key = AuditKey(number, head_sha, pr.base.sha, trigger=trigger_of(trigger))
         await start_audit(ctx, gh, repo, key, rerun=True, approved=True)

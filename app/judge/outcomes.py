@@ -177,3 +177,20 @@ def awaiting_approval(*, links: Links = _NO_LINKS) -> CheckRunResult:
         title="Waiting for a maintainer's /canon-gate rerun",
         summary=render.page(parts, links),
     )
+
+
+def session_limit(spent: int, limit: int, *, links: Links = _NO_LINKS) -> CheckRunResult:
+    """Conclude `action_required` when a head has started all the sessions it may."""
+    parts = [
+        render.headline("✋", "Not evaluated: this commit has used its audit sessions"),
+        f"This commit has already started {spent} audit sessions, and "
+        f"`limits.sessions_per_head` in `{CONFIG_PATH}` allows {limit}. Each session is paid "
+        "for, so no more start by themselves: push a new commit, or raise the limit on the "
+        "default branch and press **Re-run**. The merge stays blocked until an audit passes.",
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="action_required",
+        title=f"Not evaluated: {spent} of {limit} sessions used for this commit",
+        summary=render.page(parts, links),
+    )

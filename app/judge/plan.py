@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from app.events import CheckRun
 from app.judge.checkrun import ACTIVE
-from app.judge.correlate import AuditKey, parse_external_id
+from app.judge.correlate import AuditKey, parse_external_id, workflow_run_id_of
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class StartPlan:
     # A queued run nobody dispatched yet (a crash or a failed delivery): dispatch for it.
     resume: CheckRun | None = None
     skip_reason: str | None = None
+    # Set when a new session would pass `limits.sessions_per_head`: conclude, do not dispatch.
+    sessions_spent: int | None = None
 
 
 JUDGED = frozenset({"success", "failure", "neutral"})
@@ -43,6 +45,7 @@ def plan_start(
     limit: timedelta,
     rerun: bool,
     trigger: str = "",
+    sessions_per_head: int | None = None,
 ) -> StartPlan:
     """Decide how to start an audit of PR `pr` under the governance key `governance`.
 
@@ -64,7 +67,7 @@ def plan_start(
             return StartPlan(time_out=stale, resume=made[0])
         if made:
             return StartPlan(skip_reason="this re-run request was already handled")
-        return StartPlan(time_out=stale, cancel=active)
+        return _fresh(StartPlan(time_out=stale, cancel=active), existing, sessions_per_head)
     same = [(r, k) for r, k in keyed if governance and k.governance == governance]
     same_ids = {run.id for run, _ in same}
     retargeted = [r for r in active if r.id not in same_ids]
@@ -81,7 +84,7 @@ def plan_start(
         )
         if judged and not stale:
             return StartPlan(skip_reason="this head was already audited under this governance")
-        return StartPlan(time_out=stale, cancel=retargeted)
+        return _fresh(StartPlan(time_out=stale, cancel=retargeted), existing, sessions_per_head)
     newest, extra = current[0], current[1:]
     # Two replicas may both have created a run in the same instant: keep the newest only.
     if newest.status == "queued" and not newest.details_url:
@@ -89,3 +92,11 @@ def plan_start(
     return StartPlan(
         time_out=stale, cancel=extra + retargeted, skip_reason="an audit is already running"
     )
+
+
+def _fresh(plan: StartPlan, existing: Sequence[CheckRun], limit: int | None) -> StartPlan:
+    """A plan that creates a run: refused its session when the head has spent its limit."""
+    spent = sum(1 for r in existing if workflow_run_id_of(r.details_url) is not None)
+    if limit is not None and spent >= limit:
+        return replace(plan, sessions_spent=spent)
+    return plan

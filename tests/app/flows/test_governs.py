@@ -216,3 +216,32 @@ async def test_without_run_details_a_run_on_the_default_branch_still_judges(gate
     done = gate.fake.complete_run(gate.repo, run.id, "success", artifact(report_for(run)))
     assert await gate.deliver("workflow_run", done) == 200
     assert gate.repo.check_runs[check.id].conclusion == "success"
+
+
+async def test_a_replayed_rerun_request_under_fresh_delivery_ids_starts_one_session(
+    gate: Gate,
+) -> None:
+    pull = gate.repo.open_pull(94, {"docs/guide.md": "x\n"})
+    first = await audit(gate, pull, [finding()])
+    sessions = len(gate.repo.runs)
+    rerequest = gate.fake.payloads.check_run(gate.repo, first.id, "rerequested")
+    # A captured, signed body replayed three times: each delivery id is new, the request is not.
+    for delivery in ("replay-1", "replay-2", "replay-3"):
+        assert await gate.deliver("check_run", rerequest, delivery_id=delivery) == 200
+    assert len(gate.repo.runs) == sessions + 1
+
+
+async def test_a_head_stops_starting_sessions_at_its_limit(gate: Gate) -> None:
+    gate.repo.commit("main", {LAX: "limits:\n  sessions_per_head: 2\n"}, "tight limit")
+    pull = gate.repo.open_pull(95, {"docs/guide.md": "x\n"})
+    first = await audit(gate, pull, [finding()])
+    button = gate.fake.payloads.check_run(gate.repo, first.id, "requested_action", "rerun")
+    assert await gate.deliver("check_run", button) == 200
+    assert len(gate.runs_for_pr(95)) == 2
+    second = newest_on(gate, pull.head_sha)
+    again = gate.fake.payloads.check_run(gate.repo, second.id, "requested_action", "rerun")
+    assert await gate.deliver("check_run", again) == 200
+    assert len(gate.runs_for_pr(95)) == 2  # no third paid session
+    refused = newest_on(gate, pull.head_sha)
+    assert refused.conclusion == "action_required"
+    assert "sessions_per_head" in refused.output["summary"]
