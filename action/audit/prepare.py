@@ -57,8 +57,11 @@ async def prepare(
         known |= set(load_canon(Checkout(diff_base), config.canon.paths).chain_problems())
     head_canon = load_canon(head, config.canon.paths)
     introduced = [p for p in head_canon.chain_problems() if p not in known]
+    # Only the data checkouts nested in the base workspace are skipped: any other folder named
+    # `.canon-gate` is the PR's own.
+    nested = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d is not None]
     file_changes = compute_changes(
-        diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude
+        diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude, skip=nested
     )
     hints = await run_hints(
         config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"], diff_base

@@ -143,7 +143,19 @@ def check_change(
     touched = [(p, s) for p, s in changes if is_canon_path(p, config)]
     if not touched:
         return None
-    changed = {p: head.read(p) for p, s in touched if s != "deleted"}
+    present = [p for p, s in touched if s != "deleted"]
+    # A link is never read through: it could lead anywhere on the runner.
+    links = [p for p in present if (head.root / p).is_symlink()]
+    changed = {p: head.read(p) for p in present if p not in links}
     deleted = [p for p, s in touched if s == "deleted"]
     base_canon = {rel: base.read(rel) for rel in base.check_canon(config)}
-    return check_structure(changed, base_canon, config, deleted=deleted)
+    problems = check_structure(changed, base_canon, config, deleted=deleted)
+    problems += [
+        StructureProblem(
+            path=p,
+            rule="symlink",
+            message="A canon document must be a file, not a symbolic link; its target is not read.",
+        )
+        for p in links
+    ]
+    return sorted(problems, key=lambda p: (p.path, p.line, p.rule))

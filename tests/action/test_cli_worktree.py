@@ -96,9 +96,11 @@ async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -
     assert report.run.base_sha == git(repo, "rev-parse", "main")
     text = system_text(fake)
     listed = text[text.index("Changed files in scope:") :].split("\n\n")[0].splitlines()[1:]
-    # Only the branch's own work: not .venv, not debug.log, not main's later release.md edit.
+    # Only the branch's own work: not .venv, not debug.log, not main's later release.md edit;
+    # the link inside the repository is a change too (shown by its target).
     assert listed == [
         "- deleted: canon/constraints/audit-gates-are-managed-agents.md",
+        "- added: docs/alias.md",
         "- modified: docs/ci.md",
         "- added: docs/new.md",
     ]
