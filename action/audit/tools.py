@@ -7,9 +7,10 @@ are the run's structured output (see `action.audit.findings`).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from action.audit.diff import FileChange
+from action.audit.diff import FileChange, quoted
 from action.canon.index import CanonIndex
 from action.canon.model import Canon
 
@@ -20,6 +21,15 @@ MAX_TEXT = 60_000
 
 def qualified(name: str) -> str:
     return f"mcp__{SERVER}__{name}"
+
+
+def _unquoted(path: str) -> str:
+    """A path as the listing quoted it, back to the name (the model may pass either)."""
+    try:
+        name = json.loads(path)
+    except ValueError:
+        return path
+    return name if isinstance(name, str) else path
 
 
 def _text(text: str, error: bool = False) -> dict[str, Any]:
@@ -66,11 +76,12 @@ class GateTools:
     async def pr_diff(self, args: dict[str, Any]) -> dict[str, Any]:
         path = args.get("path")
         if not path:
-            listing = "".join(f"{c.status}: {c.path}\n" for c in self.changes.values())
+            # Names are the PR's: quoted, so none can break a line of the listing.
+            listing = "".join(f"{c.status}: {quoted(c.path)}\n" for c in self.changes.values())
             return _text(listing or "no files changed in scope")
-        change = self.changes.get(str(path))
+        change = self.changes.get(str(path)) or self.changes.get(_unquoted(str(path)))
         if change is None:
-            return _text(f"{path} is not changed by this pull request", error=True)
+            return _text(f"{quoted(str(path))} is not changed by this pull request", error=True)
         return _text(change.diff)
 
     def server(self) -> Any:
@@ -92,7 +103,8 @@ class GateTools:
         )(self.canon_get)
         diff = tool(
             "pr_diff",
-            "Without a path: list the changed files. With a path: that file's unified diff.",
+            "Without a path: list the changed files (JSON-quoted names). With a path (the name, "
+            "quoted or not): that file's unified diff.",
             {"type": "object", "properties": {"path": {"type": "string"}}},
         )(self.pr_diff)
         return create_sdk_mcp_server(SERVER, "1.0.0", tools=[search, get, diff])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,26 @@ def system_text(fake: FakeAnthropic, index: int = 0) -> str:
     """The system prompt of one request to the fake model, as one text."""
     system = fake.message_requests[index].body["system"]
     return "".join(b.get("text", "") for b in system) if isinstance(system, list) else str(system)
+
+
+_OPENING = re.compile(r"<untrusted-([0-9a-f]{32}) ")
+
+
+def untrusted_blocks(system: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split a system prompt at its data blocks: the text outside them, and each block's opening
+    tag and body. The run's nonce is the one of the first block (it is ours: the changed files)."""
+    match = _OPENING.search(system)
+    assert match is not None, "the prompt has no data block"
+    nonce = match.group(1)
+    block = re.compile(rf"<untrusted-{nonce} ([^\n]*)>\n(.*?)</untrusted-{nonce}>\n", re.DOTALL)
+    return block.sub("", system), [(m.group(1), m.group(2)) for m in block.finditer(system)]
+
+
+def changed_files(system: str) -> list[str]:
+    """The lines of the prompt's list of changed files."""
+    _, blocks = untrusted_blocks(system)
+    (body,) = [body for tag, body in blocks if tag == 'kind="changed-files"']
+    return body.splitlines()
 
 
 def tool_results(fake: FakeAnthropic) -> list[dict[str, Any]]:

@@ -13,7 +13,14 @@ from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
 from action.cli import _copy_worktree
 from action.report import Report
-from tests.action.support import OAUTH, make_checkouts, run_cli, system_text, write_tree
+from tests.action.support import (
+    OAUTH,
+    changed_files,
+    make_checkouts,
+    run_cli,
+    system_text,
+    write_tree,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "OUTSIDE-THE-REPO-7f3a"
@@ -95,13 +102,12 @@ async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -
     assert report.run.merge_base_sha == branch_point
     assert report.run.base_sha == git(repo, "rev-parse", "main")
     text = system_text(fake)
-    listed = text[text.index("Changed files in scope:") :].split("\n\n")[0].splitlines()[1:]
     # Only the branch's own work: not .venv, not debug.log, not main's later release.md edit;
     # the link inside the repository is a change too (shown by its target).
-    assert listed == [
-        "- deleted: canon/constraints/audit-gates-are-managed-agents.md",
-        "- added: docs/alias.md",
-        "- modified: docs/ci.md",
-        "- added: docs/new.md",
+    assert changed_files(text) == [
+        '- deleted: "canon/constraints/audit-gates-are-managed-agents.md"',
+        '- added: "docs/alias.md"',
+        '- modified: "docs/ci.md"',
+        '- added: "docs/new.md"',
     ]
     assert all(SECRET not in request.raw for request in fake.requests)

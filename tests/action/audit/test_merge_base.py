@@ -22,6 +22,7 @@ from tests.action.support import (
     VODKA,
     NoSession,
     audit,
+    changed_files,
     make_checkouts,
     system_text,
     tool_results,
@@ -107,15 +108,14 @@ async def test_session_sees_only_the_prs_own_change(tmp_path: Path, fake: FakeAn
     report = await audit((base, head), fake, merge_base=merge_base)
     assert report.error is None, report.error
     text = system_text(fake)
-    listed = text[text.index("Changed files in scope:") :].split("\n\n")[0]
-    assert listed.splitlines()[1:] == [f"- modified: {VODKA_PATH}", "- modified: docs/ci.md"]
+    assert changed_files(text) == [f'- modified: "{VODKA_PATH}"', '- modified: "docs/ci.md"']
     assert f"Merge-base checkout (the PR's diff is taken from it): {merge_base}" in text
     # The base tip governs: its canon, never the merge-base's or the head's nested copies.
     assert "u://fixed-later (active)" in text
     assert "u://retired-on-base" not in text
     results = [str(r.get("content")) for r in tool_results(fake)]
-    assert any(f"modified: {VODKA_PATH}\\nmodified: docs/ci.md\\n'" in r for r in results)
-    assert any("docs/release.md is not changed by this pull request" in r for r in results)
+    assert any(f'modified: "{VODKA_PATH}"\\nmodified: "docs/ci.md"\\n\'' in r for r in results)
+    assert any('"docs/release.md" is not changed by this pull request' in r for r in results)
     assert any("+Hints are listed in the check run." in r for r in results)
     assert not any("fixed-later" in r or "retired-on-base" in r for r in results)
     # The structural check ran on the PR's own files only, never on what the base changed.
