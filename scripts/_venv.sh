@@ -1,14 +1,20 @@
-# Sourced by scripts/: create .venv on first use and install canon-gate with the given extra.
+# Sourced by scripts/: make .venv hold exactly what uv.lock names, on first use and whenever the
+# lock changes. uv itself is installed first, pinned by hash (requirements/bootstrap.txt), into
+# its own small environment (.uv), so that `uv sync` can keep .venv exact.
 VENV="${CANON_GATE_VENV:-.venv}"
+UV_HOME="${CANON_GATE_UV:-.uv}"
+UV="$UV_HOME/bin/uv"
 ensure_venv() {
-  local extra="$1" stamp
-  stamp="$VENV/.installed-$extra-$(sha256sum pyproject.toml | cut -c1-12)"
-  if [ ! -x "$VENV/bin/python" ]; then
-    python3 -m venv "$VENV"
+  local stamp
+  stamp="$VENV/.synced-$(cat uv.lock requirements/bootstrap.txt | sha256sum | cut -c1-12)"
+  [ -e "$stamp" ] && return 0
+  if [ ! -x "$UV" ]; then
+    python3 -m venv "$UV_HOME"
+    "$UV_HOME/bin/python" -m pip install --quiet --disable-pip-version-check \
+      --require-hashes --no-deps -r requirements/bootstrap.txt
   fi
-  if [ ! -e "$stamp" ]; then
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e ".[$extra]"
-    touch "$stamp"
-  fi
+  # --locked: refuse to run if uv.lock is not current with pyproject.toml; every extra, so that
+  # every documented command works (serve, audit, init, receive, structure, eval).
+  UV_PROJECT_ENVIRONMENT="$VENV" "$UV" sync --locked --all-extras --quiet
+  touch "$stamp"
 }

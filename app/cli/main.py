@@ -1,27 +1,63 @@
-"""The `canon-gate` command: one subcommand per job, each importing only its own plane."""
+"""The `canon-gate` command: run the App, audit a checkout, and set a repository up."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-# Each subcommand module exposes `add_arguments(parser)` and `run(args) -> int`. Modules are
-# imported lazily so a runner with only the `action` extra can still run `canon-gate audit`.
-_SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("app.cli.serve", "run the GitHub App (setup mode when it has no credentials)"),
-    "audit": ("action.cli", "audit a local checkout with a spawned session"),
-    "init": (
-        "app.cli.init_repo",
-        "write the audit workflow and a starter config into a repo",
+
+@dataclass(frozen=True)
+class Subcommand:
+    module: str
+    summary: str
+    # Modules the subcommand needs, and the extra that installs them.
+    needs: tuple[str, ...] = ()
+    extra: str | None = None
+
+
+_APP = ("aiohttp", "gidgethub", "jwt", "pydantic_settings", "prometheus_client", "stamina")
+# Each module exposes `add_arguments(parser)` and `run(args) -> int`; it is imported only when
+# chosen, so a runner with only the action's dependencies can still run `canon-gate audit`.
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "serve": Subcommand(
+        "app.cli.serve", "run the GitHub App (setup mode until it is registered)", _APP, "app"
     ),
-    "receive": ("app.cli.receive", "sign a saved webhook payload and POST it to a running App"),
+    "audit": Subcommand(
+        "action.cli",
+        "audit the change on this branch against the canon, as the gate would",
+        ("claude_agent_sdk",),
+        "action",
+    ),
+    "init": Subcommand(
+        "app.cli.init_repo", "add the audit workflow and a starter config to a repository"
+    ),
+    "receive": Subcommand(
+        "app.cli.receive",
+        "send a saved webhook payload, signed, to a running App",
+        ("aiohttp",),
+        "app",
+    ),
 }
 
 
-def _load(module_name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]:
-    import importlib
+def missing_extra(name: str) -> str | None:
+    """Say how to install what a subcommand needs, when it is not installed."""
+    sub = SUBCOMMANDS[name]
+    absent = [m for m in sub.needs if importlib.util.find_spec(m) is None]
+    if not absent or sub.extra is None:
+        return None
+    return (
+        f"canon-gate {name} needs canon-gate's `{sub.extra}` dependencies ({', '.join(absent)} "
+        f"missing). Install them with:\n  pip install 'canon-gate[{sub.extra}]'\n"
+        "or, in a checkout of canon-gate, run ./scripts/serve once: it installs everything."
+    )
 
+
+def _load(module_name: str) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int]]:
     module = importlib.import_module(module_name)
     return module.add_arguments, module.run
 
@@ -29,16 +65,30 @@ def _load(module_name: str) -> tuple[Callable[[argparse.ArgumentParser], None], 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="canon-gate", description=__doc__)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    chosen = argv[0] if argv and argv[0] in _SUBCOMMANDS else None
-    for name, (module_name, summary) in _SUBCOMMANDS.items():
-        sub = subparsers.add_parser(name, help=summary, description=summary)
+    parser.add_argument(
+        "--version", action="store_true", help="print the version and the judge it pins"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    if chosen is not None and (problem := missing_extra(chosen)) is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    for name, sub in SUBCOMMANDS.items():
+        parser_of = subparsers.add_parser(name, help=sub.summary, description=sub.summary)
         if name == chosen:
-            add_arguments, _ = _load(module_name)
-            add_arguments(sub)
+            add_arguments, _ = _load(sub.module)
+            add_arguments(parser_of)
     args = parser.parse_args(argv)
-    _, run = _load(_SUBCOMMANDS[args.command][0])
-    return run(args)
+    if args.version:
+        from app.buildinfo import current
+
+        print("\n".join(current().lines()))
+        return 0
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _, run = _load(SUBCOMMANDS[args.command].module)
+    return int(run(args))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from appkit import ROOT
 
+from action import pins
+from action.report import SCHEMA_VERSION
 from app import resources
 
 
@@ -25,7 +27,7 @@ def test_an_installed_wheel_carries_and_finds_them(tmp_path: Path) -> None:
     # Build from a copy of the sources the wheel is made of, so the checkout is not touched.
     source = tmp_path / "src"
     source.mkdir()
-    for name in ("pyproject.toml", "manifest.yml", "README.md"):
+    for name in ("pyproject.toml", "manifest.yml", "README.md", "hatch_build.py"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, source / name)
     if not (source / "README.md").exists():
@@ -60,3 +62,15 @@ def test_an_installed_wheel_carries_and_finds_them(tmp_path: Path) -> None:
         str(site / "app" / "_data" / "manifest.yml"),
         str(site / "app" / "_data" / "workflows" / "canon-gate.yml"),
     ]
+    # --version's four lines were fixed at build time, and read back from the wheel.
+    version = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--version"],
+        cwd=tmp_path, env={"PYTHONPATH": str(site)}, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    assert version.stdout.splitlines() == [
+        "canon-gate 0.1.0",
+        f"claude-agent-sdk {pins.CLAUDE_AGENT_SDK}",
+        f"claude CLI {pins.CLAUDE_CODE}",
+        f"report schema {SCHEMA_VERSION}",
+    ]
+    assert "app/_data/build.json" in names
