@@ -2,6 +2,7 @@
 
 Exit status: 0 whenever a report was written, whatever its verdict (the App judges from the
 report); 1 only when no report could be written, so a failed job means the audit did not run.
+A report already at the path is removed first, so a run cut off midway leaves none behind.
 
 Inputs (environment, set by action.yml from its inputs):
   CANON_GATE_PR (required), CANON_GATE_HEAD_SHA, CANON_GATE_BASE_SHA, CANON_GATE_CHECK_RUN_ID,
@@ -64,19 +65,36 @@ def inputs_from_env(env: Mapping[str, str]) -> AuditInputs:
     )
 
 
+def report_path(env: Mapping[str, str]) -> Path:
+    return Path(env.get("CANON_GATE_REPORT") or REPORT_FILENAME)
+
+
 def write_outputs(report: Report, env: Mapping[str, str]) -> Path:
-    path = Path(env.get("CANON_GATE_REPORT") or REPORT_FILENAME)
+    """Write the report, then the job summary; only the report is essential."""
+    path = report_path(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     summary = env.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(markdown(report))
+    try:
+        if summary:
+            with open(summary, "a", encoding="utf-8") as fh:
+                fh.write(markdown(report))
+    except OSError:
+        # Auxiliary: the App judges from the report, and a failed step would discard it.
+        log.warning("entrypoint.summary_failed", exc_info=True)
     return path
 
 
 def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     env = dict(os.environ if env is None else env)
+    try:
+        # Before anything else: a report that predates this audit (committed on the base, or
+        # left by an earlier step) must never be uploaded as this audit's, even if it is killed.
+        report_path(env).unlink(missing_ok=True)
+    except OSError:
+        log.exception("entrypoint.stale_report")
+        return 1
     inputs = inputs_from_env(env)
     report = asyncio.run(run_audit(inputs, env, harness or SdkHarness()))
     try:

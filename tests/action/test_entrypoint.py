@@ -124,3 +124,30 @@ async def test_canon_gate_audit_on_a_local_repo(tmp_path: Path) -> None:
     assert report.run.base_sha
     assert report.run.head_sha
     assert report.run.base_sha != report.run.head_sha
+
+
+class KilledMidway:
+    """A harness whose session is cut off, as a cancelled or timed-out job step would be."""
+
+    async def run(self, spec: object) -> object:
+        raise KeyboardInterrupt
+
+
+def test_a_stale_report_never_outlives_an_audit_that_did_not_finish(tmp_path: Path) -> None:
+    """A report.json from before the audit (committed on the base, or left by an earlier step)
+    is removed before anything else, so a run killed midway has no report to upload."""
+    env = step_env(tmp_path, CLAUDE_CODE_OAUTH_TOKEN=OAUTH)
+    stale = Path(env["CANON_GATE_REPORT"])
+    stale.write_text(Report().model_dump_json())  # evaluated, no findings: a pass
+    with pytest.raises(KeyboardInterrupt):
+        main(env, KilledMidway())  # type: ignore[arg-type]
+    assert not stale.exists()
+
+
+def test_a_job_summary_that_cannot_be_written_never_fails_the_audit(tmp_path: Path) -> None:
+    """The job summary is auxiliary: only a report that could not be written fails the step."""
+    (tmp_path / "summary").mkdir()
+    env = step_env(tmp_path, GITHUB_STEP_SUMMARY=str(tmp_path / "summary"))
+    env["CANON_GATE_REPORT"] = str(tmp_path / "out/report.json")  # its folder is made
+    assert main(env, NoSession()) == 0  # type: ignore[arg-type]
+    assert Report.model_validate_json((tmp_path / "out/report.json").read_text()).error

@@ -80,11 +80,29 @@ def test_action_is_thin() -> None:
         for value in (step.get("with") or {}).values():
             assert "inputs." not in str(value), step
     assert reached == declared
-    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
-    assert upload["if"] == "always()"
-    assert upload["with"]["name"] == "canon-gate-report"
     audit = [s for s in steps if "run" in s and "action.entrypoint" in s["run"]]
     assert len(audit) == 1
+
+
+def test_only_this_audits_report_is_uploaded_and_alone() -> None:
+    """Issue 9, defect 10: a report.json committed on the base, or left by a run killed before
+    writing its own, is never uploaded; the zip holds exactly report.json at its root."""
+    steps = load(ACTION)["runs"]["steps"]
+    (audit,) = [s for s in steps if "action.entrypoint" in s.get("run", "")]
+    (upload,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert upload["with"]["name"] == "canon-gate-report"
+    # Only after the audit step succeeded (the entrypoint removed any older report first).
+    assert upload.get("if", "success()") == "success()"
+    assert steps.index(audit) < steps.index(upload)
+    # Its failure fails the job: never judge from an artifact this audit did not upload.
+    assert "continue-on-error" not in upload
+    # One file, named report.json, the one the audit writes, outside the base checkout.
+    report = audit["env"]["CANON_GATE_REPORT"]
+    assert upload["with"]["path"] == report
+    assert report.startswith("${{ runner.temp }}/")
+    assert report.endswith("/report.json")
+    assert not any(c in report for c in "*?[!\n")
+    assert upload["with"]["if-no-files-found"] == "error"
 
 
 def test_workflow_contract() -> None:
