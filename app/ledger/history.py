@@ -15,7 +15,14 @@ from typing import Any
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
-from app.ledger.records import AuditRecord, History, WaiverRecord
+from app.ledger.records import (
+    STAMP,
+    AuditRecord,
+    History,
+    Record,
+    UnwaiverRecord,
+    WaiverRecord,
+)
 from app.ledger.seal import Seal
 from app.ledger.store import BRANCH, LedgerUnreadable
 from app.ledger.trust import Rejected, read_record
@@ -35,14 +42,46 @@ async def _get(gh: GitHubAPI, url: str) -> Any:
         raise LedgerUnreadable(f"GitHub answered {int(exc.status_code)} to GET {url}") from exc
 
 
+# The audits the lifecycle needs: the newest (what a waiver's verdict is recomputed from, and
+# where a redelivered completion finds its own record) and the one before it (what a new verdict
+# is compared with), with one to spare.
+LIFECYCLE_AUDITS = 3
+# Older audits read per round while a waiver's lapse is still undecided.
+_PAGE = 8
+
+
+def _stamp_of(path: str) -> datetime | None:
+    """The time a record's name begins with (`records.record_path`); None for any other name."""
+    try:
+        return datetime.strptime(path.rsplit("/", 1)[-1][:16], STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 async def read_history(
-    gh: GitHubAPI, repo: str, pr: int, seal: Seal, *, audits_limit: int | None = None
+    gh: GitHubAPI,
+    repo: str,
+    pr: int,
+    seal: Seal,
+    *,
+    audits_limit: int | None = LIFECYCLE_AUDITS,
 ) -> History:
-    """Read a PR's audits (newest first, at most `audits_limit`) and waivers from the branch.
+    """Read a PR's newest audits (newest first) and all its waivers and unwaivers from the branch.
 
     Only records the App sealed count (`app.ledger.trust`); the others are named in
     `History.rejected`. A missing branch is an empty history. Reads: the ref, one recursive
-    tree, one blob per file.
+    tree, one blob per waiver, and the audits from the newest: at least `audits_limit` trusted
+    ones (None: all), and on while a waiver's lapse is undecided.
+
+    Why the bound is safe for the waivers in force: a waiver lapses at the first evaluated audit
+    after it that no longer reports its finding, so dropping older audits could resurrect a
+    lapsed waiver. `History.settle` walks the audits newest first and settles a waiver at the
+    first evaluated audit that dropped its finding (lapsed) or whose verdict waived it (in
+    force: that verdict found it in force, so nothing between dropped it). Only an audit that
+    reported the finding without waiving it leaves the waiver undecided, and then older audits
+    are read, down to the waiver's own time if need be. Record names begin with their time, and
+    `app.ledger.trust` rejects a record that is not at its own name, so the names say which
+    audits are newer than a waiver before any blob is read.
     """
     try:
         ref: Any = await gh.getitem(f"/repos/{repo}/git/ref/heads/{BRANCH}")
@@ -61,31 +100,75 @@ async def read_history(
     prefix = f"prs/{pr}/"
     audit_blobs: list[tuple[str, str]] = []
     waiver_blobs: list[tuple[str, str]] = []
+    rejected: list[tuple[str, str]] = []
     for item in tree["tree"]:
         path = str(item["path"])
         if item["type"] != "blob" or not path.startswith(prefix) or not path.endswith(".json"):
             continue
-        if path.startswith(prefix + "audits/"):
+        if not path.startswith((prefix + "audits/", prefix + "waivers/")):
+            continue
+        if _stamp_of(path) is None:
+            rejected.append((path, "not named as the App names its records"))
+        elif path.startswith(prefix + "audits/"):
             audit_blobs.append((path, str(item["sha"])))
-        elif path.startswith(prefix + "waivers/"):
+        else:
             waiver_blobs.append((path, str(item["sha"])))
     # Names begin with the UTC timestamp, so the newest audits can be picked before any fetch.
     audit_blobs.sort(reverse=True)
-    if audits_limit is not None:
-        audit_blobs = audit_blobs[:audits_limit]
     gate = asyncio.Semaphore(_READ_CONCURRENCY)
-
     now = datetime.now(UTC)
 
-    async def read(path: str, sha: str) -> AuditRecord | WaiverRecord | Rejected:
-        async with gate:
-            text = await _read_blob(gh, repo, sha)
-        return read_record(path, text, seal, repo=repo, pr=pr, now=now)
+    async def read(blobs: list[tuple[str, str]]) -> list[Record | Rejected]:
+        async def one(path: str, sha: str) -> Record | Rejected:
+            async with gate:
+                text = await _read_blob(gh, repo, sha)
+            return read_record(path, text, seal, repo=repo, pr=pr, now=now)
 
-    records = await asyncio.gather(*(read(p, s) for p, s in [*audit_blobs, *waiver_blobs]))
-    rejected = tuple((r.path, r.reason) for r in records if isinstance(r, Rejected))
-    if rejected:
-        logger.warning("ledger.rejected", extra={"repo": repo, "pr": pr, "count": len(rejected)})
+        return list(await asyncio.gather(*(one(p, s) for p, s in blobs)))
+
+    records = await read(waiver_blobs)
+    # No audit read yet: none is covered, unless there is none at all.
+    nothing = datetime.max.replace(tzinfo=UTC) if audit_blobs else None
+    history = _history(records, rejected, now, covered_from=nothing)
+    taken = 0
+    want = len(audit_blobs) if audits_limit is None else audits_limit
+    while taken < len(audit_blobs):
+        _, undecided = history.settle(now)
+        if len(history.audits) >= want and not undecided:
+            break
+        # First the audits the lifecycle wants, then pages of older ones while undecided.
+        short = want - len(history.audits)
+        size = short if short > 0 else _PAGE
+        page = _through_second(audit_blobs, taken, size)
+        records += await read(page)
+        taken += len(page)
+        covered = _stamp_of(audit_blobs[taken - 1][0]) if taken < len(audit_blobs) else None
+        history = _history(records, rejected, now, covered_from=covered)
+    if history.rejected:
+        logger.warning(
+            "ledger.rejected", extra={"repo": repo, "pr": pr, "count": len(history.rejected)}
+        )
+    return history
+
+
+def _through_second(blobs: list[tuple[str, str]], start: int, size: int) -> list[tuple[str, str]]:
+    """Take `size` names from `start`, and the rest of the last one's second (names sort by it)."""
+    end = min(start + size, len(blobs))
+    last = _stamp_of(blobs[end - 1][0])
+    while end < len(blobs) and _stamp_of(blobs[end][0]) == last:
+        end += 1
+    return blobs[start:end]
+
+
+def _history(
+    records: list[Record | Rejected],
+    rejected: list[tuple[str, str]],
+    now: datetime,
+    *,
+    covered_from: datetime | None,
+) -> History:
+    """Sort what was read into a history: trusted records by kind, the rest named."""
+    refused = (*rejected, *((r.path, r.reason) for r in records if isinstance(r, Rejected)))
     audits = sorted(
         (r for r in records if isinstance(r, AuditRecord)),
         key=lambda r: r.recorded_at,
@@ -94,7 +177,10 @@ async def read_history(
     waivers = sorted(
         (r for r in records if isinstance(r, WaiverRecord)), key=lambda r: r.recorded_at
     )
-    return History(audits, waivers, rejected)
+    unwaivers = tuple(
+        sorted((r for r in records if isinstance(r, UnwaiverRecord)), key=lambda r: r.recorded_at)
+    )
+    return History(audits, waivers, refused, unwaivers, now, covered_from)
 
 
 async def _read_blob(gh: GitHubAPI, repo: str, sha: str) -> str:

@@ -18,7 +18,8 @@ from action.report import Finding, Report
 
 LEDGER_FORMAT = 1
 README_PATH = "README.md"
-_STAMP = "%Y%m%dT%H%M%SZ"
+# Record names begin with their UTC time in this form, so they sort in time.
+STAMP = "%Y%m%dT%H%M%SZ"
 
 
 @dataclass(frozen=True)
@@ -31,26 +32,105 @@ class Waiver:
     at: datetime
     pr: int
     head_sha: str
+    # Set from `waivers.expire_days` when it was granted: the terms are fixed then, and sealed.
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass(frozen=True)
+class Unwaiver:
+    """A recorded `/canon-gate unwaive`: the waiver of `finding_id` before it no longer holds."""
+
+    finding_id: str
+    user: str
+    at: datetime
+    pr: int
+
+
+class Audited(NamedTuple):
+    """What deciding waivers needs of one recorded audit."""
+
+    at: datetime
+    report: Report
+    # The ids its verdict waived: a waiver of each was in force when it concluded.
+    waived: frozenset[str] = frozenset()
+
+
+def _follows(
+    waiver: Waiver, newest_first: Sequence[Audited], covered_from: datetime | None
+) -> bool | None:
+    """Tell whether a waiver still follows its finding: True, False, or None (older audits needed).
+
+    It lapses at the first evaluated audit after it that no longer reports the finding. The
+    newest audits are walked first and the walk stops early at an audit whose verdict waived
+    the finding: that verdict found a waiver of it in force, so no evaluated audit between the
+    waiver and it dropped the finding. An audit that reports the finding without waiving it
+    (one that concluded before it could read the waiver) proves nothing; the walk goes on.
+    """
+    fid = waiver.finding_id
+    for audited in newest_first:
+        if audited.at <= waiver.at:
+            break
+        if not audited.report.evaluated:
+            continue
+        if all(f.id != fid for f in audited.report.findings):
+            return False
+        if fid in audited.waived:
+            return True
+    # Every audit after the waiver was walked, unless older ones than those given were recorded.
+    return True if covered_from is None or covered_from <= waiver.at else None
+
+
+def settle_waivers(
+    waivers: Sequence[Waiver],
+    audits: Sequence[Audited],
+    *,
+    now: datetime,
+    unwaivers: Sequence[Unwaiver] = (),
+    covered_from: datetime | None = None,
+) -> tuple[dict[str, Waiver], set[str]]:
+    """Return the waivers in force, and the ids that need older audits than `audits` to decide.
+
+    `audits` hold every audit of the PR recorded at or after `covered_from` (None: all of them);
+    `app.ledger.history` reads the newest first, and reads on while an id is undecided. The
+    newest event of an id wins: a later waiver replaces an earlier one, an unwaiver ends it. An
+    expired waiver is not in force.
+    """
+    events: list[Waiver | Unwaiver] = [*waivers, *unwaivers]
+    newest: dict[str, Waiver | Unwaiver] = {}
+    for event in sorted(events, key=lambda e: e.at):
+        newest[event.finding_id] = event
+    ordered = sorted(audits, key=lambda a: a.at, reverse=True)
+    in_force: dict[str, Waiver] = {}
+    undecided: set[str] = set()
+    for finding_id, event in newest.items():
+        if not isinstance(event, Waiver) or event.expired(now):
+            continue
+        follows = _follows(event, ordered, covered_from)
+        if follows:
+            in_force[finding_id] = event
+        elif follows is None:
+            undecided.add(finding_id)
+    return in_force, undecided
 
 
 def waivers_in_force(
     waivers: Sequence[Waiver],
-    audits: Sequence[tuple[datetime, Report]],
+    audits: Sequence[Audited],
+    *,
+    now: datetime | None = None,
+    unwaivers: Sequence[Unwaiver] = (),
 ) -> dict[str, Waiver]:
-    """Return the waivers of one PR still in force, keyed by finding id (its fingerprint).
+    """Return the waivers of one PR still in force at `now`, keyed by finding id (its fingerprint).
 
     A waiver follows its finding across pushes while the finding persists: it lapses at the first
-    evaluated audit after it that no longer reports the finding. The newest waiver of an id wins.
+    evaluated audit after it that no longer reports the finding, ends at a later unwaiver of its
+    id, and expires at its `expires_at`. The newest waiver of an id wins. `audits` are all of the
+    PR's audits recorded after its waivers.
     """
-    latest: dict[str, Waiver] = {}
-    for waiver in sorted(waivers, key=lambda w: w.at):
-        latest[waiver.finding_id] = waiver
-    ordered = sorted(audits, key=lambda pair: pair[0])
-    in_force: dict[str, Waiver] = {}
-    for finding_id, waiver in latest.items():
-        later = [report for at, report in ordered if at > waiver.at and report.evaluated]
-        if all(any(f.id == finding_id for f in report.findings) for report in later):
-            in_force[finding_id] = waiver
+    in_force, _ = settle_waivers(waivers, audits, now=now or _now(), unwaivers=unwaivers)
     return in_force
 
 
@@ -93,6 +173,8 @@ class WaiverRecord(_Record):
     finding: Finding | None = None
     # The verdict after the waiver, when the caller knows it.
     conclusion: str | None = None
+    # When it stops applying (`waivers.expire_days` of the base when it was granted); None: never.
+    expires_at: datetime | None = None
 
     def to_waiver(self) -> Waiver:
         return Waiver(
@@ -102,11 +184,30 @@ class WaiverRecord(_Record):
             at=self.recorded_at,
             pr=self.pr,
             head_sha=self.head_sha,
+            expires_at=self.expires_at,
         )
 
 
+class UnwaiverRecord(_Record):
+    """One `/canon-gate unwaive`: who ended the waiver of which finding on which PR, and when."""
+
+    kind: Literal["unwaive"] = "unwaive"
+    finding_id: str
+    user: str
+    reason: str = ""
+    comment_url: str | None = None
+    # The verdict after it, when the caller knows it.
+    conclusion: str | None = None
+
+    def to_unwaiver(self) -> Unwaiver:
+        return Unwaiver(self.finding_id, self.user, self.recorded_at, self.pr)
+
+
+Record = AuditRecord | WaiverRecord | UnwaiverRecord
+
+
 class History(NamedTuple):
-    """A PR's ledger: audits newest first, waivers in the order they were recorded.
+    """A PR's ledger: its newest audits newest first, and every waiver and unwaiver, oldest first.
 
     Only records the App trusts are here; `rejected` names the files it did not trust.
     """
@@ -114,6 +215,11 @@ class History(NamedTuple):
     audits: list[AuditRecord]
     waivers: list[WaiverRecord]
     rejected: tuple[tuple[str, str], ...] = ()
+    unwaivers: tuple[UnwaiverRecord, ...] = ()
+    # When it was read: waivers expire against this clock unless the caller gives another.
+    read_at: datetime | None = None
+    # `audits` hold every audit recorded at or after this time (None: every audit of the PR).
+    covered_from: datetime | None = None
 
     @property
     def latest(self) -> AuditRecord | None:
@@ -130,12 +236,28 @@ class History(NamedTuple):
     def recorded(self, check_run_id: int) -> bool:
         return any(a.check_run_id == check_run_id for a in self.audits)
 
-    def waivers_in_force(self) -> dict[str, Waiver]:
-        """Return the PR's waivers that still follow their finding, keyed by finding id."""
-        return waivers_in_force(
+    def settle(self, now: datetime | None = None) -> tuple[dict[str, Waiver], set[str]]:
+        """The PR's waivers in force, and the ids its audits read so far cannot decide."""
+        return settle_waivers(
             [w.to_waiver() for w in self.waivers],
-            [(a.recorded_at, a.report) for a in self.audits],
+            [audited(a) for a in self.audits],
+            now=now or self.read_at or _now(),
+            unwaivers=[u.to_unwaiver() for u in self.unwaivers],
+            covered_from=self.covered_from,
         )
+
+    def waivers_in_force(self, now: datetime | None = None) -> dict[str, Waiver]:
+        """Return the PR's waivers that still follow their finding, keyed by finding id.
+
+        An id the audits read cannot decide is not in force: fail closed (`read_history` reads
+        until none is left).
+        """
+        in_force, _ = self.settle(now)
+        return in_force
+
+
+def audited(record: AuditRecord) -> Audited:
+    return Audited(record.recorded_at, record.report, frozenset(record.waived))
 
 
 # -- pure: records, paths, messages ------------------------------------------------------------
@@ -207,18 +329,43 @@ def waiver_record(
         comment_url=comment_url,
         finding=finding,
         conclusion=conclusion,
+        expires_at=waiver.expires_at,
+    )
+
+
+def unwaiver_record(
+    unwaiver: Unwaiver,
+    *,
+    repo: str,
+    head_sha: str,
+    reason: str = "",
+    conclusion: str | None = None,
+    comment_url: str | None = None,
+) -> UnwaiverRecord:
+    return UnwaiverRecord(
+        recorded_at=unwaiver.at,
+        repo=repo,
+        pr=unwaiver.pr,
+        head_sha=head_sha,
+        finding_id=unwaiver.finding_id,
+        user=unwaiver.user,
+        reason=reason,
+        comment_url=comment_url,
+        conclusion=conclusion,
     )
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime(_STAMP)
+    return at.astimezone(UTC).strftime(STAMP)
 
 
-def record_path(record: AuditRecord | WaiverRecord) -> str:
+def record_path(record: Record) -> str:
     """Return where a record lives on the branch; the UTC timestamp first, so names sort in time."""
     prefix = f"prs/{record.pr}"
     if isinstance(record, WaiverRecord):
         return f"{prefix}/waivers/{_stamp(record.recorded_at)}-{record.finding_id}.json"
+    if isinstance(record, UnwaiverRecord):
+        return f"{prefix}/waivers/{_stamp(record.recorded_at)}-{record.finding_id}-unwaive.json"
     if record.check_run_id is not None:
         run = str(record.check_run_id)
     elif record.workflow_run_id is not None:
@@ -228,11 +375,18 @@ def record_path(record: AuditRecord | WaiverRecord) -> str:
     return f"{prefix}/audits/{_stamp(record.recorded_at)}-{record.head_sha[:7]}-{run}.json"
 
 
-def commit_message(record: AuditRecord | WaiverRecord) -> str:
+def commit_message(record: Record) -> str:
     """Say what happened, in a subject line a person can scan in the branch's history."""
-    if isinstance(record, WaiverRecord):
-        subject = f"canon-gate: waive {record.finding_id} on PR #{record.pr} by @{record.user}"
-        return f"{subject}\n\nReason: {record.reason}\nHead: {record.head_sha}\n"
+    if isinstance(record, WaiverRecord | UnwaiverRecord):
+        verb = "waive" if isinstance(record, WaiverRecord) else "unwaive"
+        subject = f"canon-gate: {verb} {record.finding_id} on PR #{record.pr} by @{record.user}"
+        reason = f"Reason: {record.reason}\n" if record.reason else ""
+        expires = (
+            f"Expires: {record.expires_at.isoformat()}\n"
+            if isinstance(record, WaiverRecord) and record.expires_at
+            else ""
+        )
+        return f"{subject}\n\n{reason}{expires}Head: {record.head_sha}\n"
     outcome = f"{record.substantive} substantive" if record.report.evaluated else "not evaluated"
     subject = f"canon-gate: PR #{record.pr} @ {record.head_sha[:7]} {record.conclusion}, {outcome}"
     lines = [f"Head: {record.head_sha}", f"Base: {record.base_sha or 'unknown'}"]
@@ -247,13 +401,11 @@ def commit_message(record: AuditRecord | WaiverRecord) -> str:
     return subject + "\n\n" + "\n".join(lines) + "\n"
 
 
-_RECORD: TypeAdapter[AuditRecord | WaiverRecord] = TypeAdapter(
-    Annotated[AuditRecord | WaiverRecord, Field(discriminator="kind")]
-)
+_RECORD: TypeAdapter[Record] = TypeAdapter(Annotated[Record, Field(discriminator="kind")])
 
 
-def parse_record(text: str) -> AuditRecord | WaiverRecord:
-    """Read one ledger file back; raise ValueError when it is neither record."""
+def parse_record(text: str) -> Record:
+    """Read one ledger file back; raise ValueError when it is no kind of record."""
     return _RECORD.validate_json(text)
 
 
@@ -275,8 +427,11 @@ when it changes. Do not merge it, and do not edit it by hand.
 - `prs/<number>/waivers/<UTC timestamp>-<finding id>.json`: one waiver. `kind` is `waiver`; it
   holds the finding id (a fingerprint of the finding's stable parts), the `reason`, the `user` who
   waived it, when (`recorded_at`), the head SHA it was waived at, a copy of the finding, and the
-  verdict after the waiver. A waiver follows its finding across pushes while the finding persists
-  on the same pull request, and never carries to another one.
+  verdict after the waiver, and `expires_at` when `waivers.expire_days` set one. A waiver follows
+  its finding across pushes while the finding persists on the same pull request, and never
+  carries to another one.
+- `prs/<number>/waivers/<UTC timestamp>-<finding id>-unwaive.json`: one unwaiver. `kind` is
+  `unwaive`; it ends the waiver of that finding recorded before it, and says who and when.
 
 Timestamps are UTC (`YYYYMMDDTHHMMSSZ` in names, ISO 8601 inside). Every file carries
 `format: {LEDGER_FORMAT}`. Commit subjects say what happened, for example

@@ -21,8 +21,7 @@ from action.errors import CanonGateError
 from app.ledger.records import (
     README,
     README_PATH,
-    AuditRecord,
-    WaiverRecord,
+    Record,
     commit_message,
     record_path,
 )
@@ -211,7 +210,7 @@ async def _commit_once(
 async def write_record(
     gh: GitHubAPI,
     repo: str,
-    record: AuditRecord | WaiverRecord,
+    record: Record,
     seal: Seal,
     *,
     attempts: int = ATTEMPTS,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
-from app.ledger.records import AuditRecord, WaiverRecord, parse_record
+from app.ledger.records import Record, parse_record, record_path
 from app.ledger.seal import SEAL_FIELD, Seal
 
 # Clocks differ a little between the App's replicas; more than this ahead is a forged date.
@@ -28,7 +28,7 @@ class Rejected:
     reason: str
 
 
-def seal_record(record: AuditRecord | WaiverRecord, seal: Seal) -> str:
+def seal_record(record: Record, seal: Seal) -> str:
     """The record's file content: its JSON with the App's seal."""
     data = json.loads(record.model_dump_json())
     data[SEAL_FIELD] = seal.of(data)
@@ -37,8 +37,12 @@ def seal_record(record: AuditRecord | WaiverRecord, seal: Seal) -> str:
 
 def read_record(
     path: str, text: str, seal: Seal, *, repo: str, pr: int, now: datetime
-) -> AuditRecord | WaiverRecord | Rejected:
-    """Trust a ledger file only if the App sealed it, for this repository and PR, in the past."""
+) -> Record | Rejected:
+    """Trust a ledger file only if the App sealed it, for this repository and PR, in the past.
+
+    It must also sit at its own path, whose name begins with its time: the history is read
+    newest first by name, so a sealed record copied under another name must not count.
+    """
     try:
         data = json.loads(text)
     except ValueError:
@@ -53,4 +57,6 @@ def read_record(
         return Rejected(path, f"a record of {record.repo} PR #{record.pr}, not of this PR")
     if record.recorded_at > now + CLOCK_SKEW:
         return Rejected(path, f"dated in the future ({record.recorded_at.isoformat()})")
+    if path != record_path(record):
+        return Rejected(path, f"a record of {record_path(record)}, copied here")
     return record

@@ -28,7 +28,7 @@ from app.judge.commands import (
     parse_command,
     waived_reply,
 )
-from app.ledger.records import Waiver, waivers_in_force
+from app.ledger.records import Audited, Waiver, waivers_in_force
 
 FID = "cg-0123abcd45"
 
@@ -313,7 +313,11 @@ def waiver(at: datetime, fid: str = FID, reason: str = "r") -> Waiver:
 
 def test_a_waiver_follows_its_finding_while_it_persists() -> None:
     with_f = Report(findings=[finding()])
-    audits = [(T0, with_f), (T0 + timedelta(hours=2), with_f), (T0 + timedelta(hours=3), with_f)]
+    audits = [
+        Audited(T0, with_f),
+        Audited(T0 + timedelta(hours=2), with_f),
+        Audited(T0 + timedelta(hours=3), with_f),
+    ]
     assert waivers_in_force([waiver(T0 + timedelta(hours=1))], audits) == {
         FID: waiver(T0 + timedelta(hours=1))
     }
@@ -321,15 +325,15 @@ def test_a_waiver_follows_its_finding_while_it_persists() -> None:
 
 def test_a_waiver_lapses_once_its_finding_is_resolved() -> None:
     audits = [
-        (T0, Report(findings=[finding()])),
-        (T0 + timedelta(hours=2), Report(findings=[])),
-        (T0 + timedelta(hours=3), Report(findings=[finding()])),
+        Audited(T0, Report(findings=[finding()])),
+        Audited(T0 + timedelta(hours=2), Report(findings=[])),
+        Audited(T0 + timedelta(hours=3), Report(findings=[finding()])),
     ]
     assert waivers_in_force([waiver(T0 + timedelta(hours=1))], audits) == {}
 
 
 def test_a_not_evaluated_audit_does_not_lapse_a_waiver() -> None:
-    audits = [(T0 + timedelta(hours=2), Report(error="quota"))]
+    audits = [Audited(T0 + timedelta(hours=2), Report(error="quota"))]
     assert FID in waivers_in_force([waiver(T0)], audits)
 
 

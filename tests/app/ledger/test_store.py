@@ -16,7 +16,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
 from app.ledger.history import read_history
-from app.ledger.records import README_PATH, AuditRecord, Waiver, audit_record
+from app.ledger.records import README_PATH, AuditRecord, History, Waiver, audit_record
 from app.ledger.store import (
     BRANCH,
     LedgerContended,
@@ -173,8 +173,8 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
 
     fake_github.calls.clear()
     history = await read_history(gh, REPO, 12, SEAL)
-    audits, waivers, rejected = history  # unpacks as (audits, waivers, rejected)
-    assert rejected == ()
+    audits, waivers = history.audits, history.waivers
+    assert history.rejected == ()
     assert [a.head_sha[0] for a in audits] == ["3", "2", "1"]  # newest first
     assert [(a.conclusion, a.waived) for a in audits] == [
         ("failure", []),
@@ -203,7 +203,7 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
 
 
 async def test_no_ledger_yet_is_an_empty_history(repo: Repo, gh: GitHubAPI) -> None:
-    assert await read_history(gh, REPO, 12, SEAL) == ([], [], ())
+    assert await read_history(gh, REPO, 12, SEAL) == History([], [])
 
 
 async def test_a_protected_ledger_branch_refuses_without_looping(
