@@ -6,9 +6,29 @@ strict about the ones we use.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_NAME_PART = re.compile(r"[A-Za-z0-9._-]+")
+
+
+def _owner_and_name(value: str) -> str:
+    """Accept `owner/name` only: both parts go into API paths, so no empty part and no dots."""
+    owner, slash, name = value.partition("/")
+    parts_ok = all(_NAME_PART.fullmatch(part) and part not in (".", "..") for part in (owner, name))
+    if not slash or not parts_ok:
+        raise ValueError("a repository's full_name is owner/name")
+    return value
+
+
+# What the App puts into API paths is checked where it enters, so a payload that can never be
+# acted on is refused (422) rather than crashing, or reaching GitHub, later.
+FullName = Annotated[str, AfterValidator(_owner_and_name)]
+# A commit id: SHA-1, or SHA-256 where the server uses it.
+Sha = Annotated[str, Field(pattern=r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")]
 
 
 class _Payload(BaseModel):
@@ -26,7 +46,7 @@ class Account(_Payload):
 
 class Repository(_Payload):
     id: int
-    full_name: str
+    full_name: FullName
     default_branch: str = "main"
 
     @property
@@ -40,12 +60,28 @@ class Repository(_Payload):
 
 class RepoRef(_Payload):
     id: int
-    full_name: str
+    full_name: FullName
+
+
+class _Named(_Payload):
+    full_name: FullName
+
+
+class Envelope(_Payload):
+    """What the edge reads of every delivery before routing it; GitHub always sends these shapes.
+
+    `action` routes the delivery, so anything but a string (a list cannot even be looked up)
+    makes the delivery unusable, whatever the event.
+    """
+
+    action: str | None = None
+    installation: Installation | None = None
+    repository: _Named | None = None
 
 
 class Ref(_Payload):
     ref: str
-    sha: str
+    sha: Sha
     repo: RepoRef | None = None
 
 
@@ -78,7 +114,7 @@ class Changes(_Payload):
 
 class PullRequestEvent(_RepoEvent):
     pull_request: PullRequest
-    before: str | None = None
+    before: Sha | None = None
     changes: Changes | None = None
 
 
@@ -97,7 +133,7 @@ class CheckRunOutput(_Payload):
 class CheckRun(_Payload):
     id: int
     name: str
-    head_sha: str
+    head_sha: Sha
     status: str
     conclusion: str | None = None
     external_id: str | None = None
@@ -119,7 +155,7 @@ class CheckRunEvent(_RepoEvent):
 
 class CheckSuite(_Payload):
     id: int
-    head_sha: str
+    head_sha: Sha
     pull_requests: list[PullRef] = Field(default_factory=list)
 
 
@@ -132,7 +168,7 @@ class WorkflowRun(_Payload):
     name: str | None = None
     path: str = ""
     display_title: str = ""
-    head_sha: str
+    head_sha: Sha
     head_branch: str | None = None
     head_repository: RepoRef | None = None
     event: str = ""

@@ -22,11 +22,15 @@ from app.edge.context import Context
 from app.edge.errors import is_transient
 from app.edge.runtime import RUNTIME
 from app.edge.signature import signature_matches
+from app.events import Envelope
 
 log = logging.getLogger(__name__)
 
 # https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap
 MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
+# GitHub's payloads nest a few levels (its examples at most 8). Anything far deeper is not from
+# GitHub, and recursive code (the JSON decoder, pydantic, our logs) must never be handed it.
+MAX_DEPTH = 64
 
 
 async def dispatch_all(router: Router, event: sansio.Event, ctx: Context) -> int:
@@ -50,6 +54,35 @@ async def dispatch_all(router: Router, event: sansio.Event, ctx: Context) -> int
 
 def _answer(status: int, message: str, **fields: Any) -> web.Response:
     return web.json_response({"message": message, **fields}, status=status)
+
+
+def _unusable(exc: ValidationError) -> web.Response:
+    """422: a payload of the wrong shape; a replay would fail the same way, so no 5xx."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the body"
+    message = f"payload cannot be acted on: `{where}`: {first['msg']}"
+    return _answer(422, message, errors=exc.error_count())
+
+
+def _too_deep() -> web.Response:
+    return _answer(
+        422, f"the body nests deeper than {MAX_DEPTH} levels; GitHub's payloads never do"
+    )
+
+
+def _depth_exceeds(data: object, limit: int) -> bool:
+    """Whether JSON data nests deeper than `limit`, found without recursion."""
+    level: list[object] = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for value in level
+            if isinstance(value, dict | list)
+            for child in (value.values() if isinstance(value, dict) else value)
+        ]
+        if not level:
+            return False
+    return any(isinstance(value, dict | list) for value in level)
 
 
 async def handle_delivery(request: web.Request) -> web.Response:
@@ -80,17 +113,29 @@ async def handle_delivery(request: web.Request) -> web.Response:
         return _answer(415, "expected Content-Type application/json; set it on the webhook")
     try:
         data = json.loads(body)
+    except RecursionError:
+        return _too_deep()
     except ValueError:
         return _answer(415, "the body is not JSON")
     if not isinstance(data, dict):
         return _answer(415, "the body is not a JSON object")
+    if _depth_exceeds(data, MAX_DEPTH):
+        return _too_deep()
+    try:
+        envelope = Envelope.model_validate(data)
+    except ValidationError as exc:
+        log.warning(
+            "webhook.unusable_payload",
+            extra={"delivery_id": delivery_id, "event": event_name, "error": str(exc)[:500]},
+        )
+        return _unusable(exc)
 
     fields = {
         "delivery_id": delivery_id,
         "event": event_name,
-        "action": data.get("action"),
-        "installation_id": (data.get("installation") or {}).get("id"),
-        "repo": (data.get("repository") or {}).get("full_name"),
+        "action": envelope.action,
+        "installation_id": envelope.installation.id if envelope.installation else None,
+        "repo": envelope.repository.full_name if envelope.repository else None,
     }
     if event_name == "ping":
         metrics.DELIVERIES.labels(event=event_name, outcome="ok").inc()
@@ -123,7 +168,7 @@ async def handle_delivery(request: web.Request) -> web.Response:
         outcome = "unusable"
         log.warning("webhook.unusable_payload", extra={**fields, "error": str(exc)[:500]})
         runtime.handled.add(delivery_id)
-        response = _answer(422, "payload cannot be acted on", errors=exc.error_count())
+        response = _unusable(exc)
     except Exception as exc:
         if not is_transient(exc) and isinstance(exc, BadRequest):
             # The installation or repository is gone, or a 4xx we caused: a replay would fail
