@@ -92,6 +92,13 @@ class Structure(_Section):
         return frozenset(DEFAULT_STATUSES) | frozenset(self.statuses)
 
 
+class Waivers(_Section):
+    # Separation of duties: by default a PR's author may not waive findings on their own PR.
+    allow_author: bool = False
+    # A waiver stops applying this many days after it was granted; None: while its finding lasts.
+    expire_days: int | None = Field(default=None, ge=1, le=3650)
+
+
 class _View(_Section):
     """One plane's view of the file: its own keys validated, the other plane's keys set aside."""
 
@@ -131,6 +138,8 @@ class AppConfig(_View):
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.
     comment: bool = False
+    # Who may waive, and for how long.
+    waivers: Waivers = Field(default_factory=Waivers)
 
 
 ACTION_KEYS = frozenset(Config.model_fields)

@@ -64,8 +64,8 @@ audit:
   exclude: []
 
 forks:
-  # A fork's pull request waits for a maintainer's `/canon-gate rerun` comment before the
-  # session reads it.
+  # A fork's pull request waits for a maintainer's `/canon-gate approve <head-sha>` comment,
+  # naming the head commit they reviewed, before the session reads it.
   require_approval: true
 
 # Record every verdict and waiver as a commit on the `canon-gate/ledger` branch. Waivers
@@ -74,6 +74,14 @@ ledger: true
 
 # Keep one pull request comment, updated in place, that tracks the findings.
 comment: false
+
+waivers:
+  # Whether a pull request's author may waive findings on their own pull request; by default
+  # someone else with write access must (separation of duties).
+  allow_author: false
+  # Days after which a waiver stops applying (1-3650); null means it lasts while its finding
+  # persists on the pull request. `/canon-gate unwaive <finding-id>` ends one sooner.
+  expire_days: null
 
 structure:
   # Check the canon's frontmatter as its own check run (this one may block a merge).

@@ -1,33 +1,38 @@
-"""PR comment commands: waive, approve (a fork PR's head), rerun and help.
+"""PR comment commands: waive and unwaive (a finding), approve (a fork PR's head), rerun, help.
 
-Who may do what is asked of GitHub (the commenter's permission), never read from the comment. A
-waiver is recorded in the ledger, and the verdict is recomputed from the stored report, without a
-new session, and posted as a new `canon-gate` check run: the newest run of a name is the one
-branch protection reads, and annotations on the old one cannot be removed.
+Who may do what is asked of GitHub (the commenter's permission, the PR's author), never read from
+the comment. A waiver or unwaiver is recorded in the ledger; when the latest recorded audit
+judged the PR's current head under what governs its base now, and no audit of the head is
+running, the verdict is recomputed from it without a new session and posted as a new
+`canon-gate` check run: the newest run of a name is the one branch protection reads, and
+annotations on the old one cannot be removed.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
+from action.config import Waivers
+from action.report import Finding
 from app.edge import checks
 from app.edge.auth import COMMANDS
 from app.edge.context import Context
 from app.edge.conversation import react, reply
 from app.edge.repos import get_pull, permission_of
-from app.events import IssueCommentEvent, Repository
+from app.events import IssueCommentEvent, PullRequest, Repository
 from app.flows.governance import read_governance
 from app.flows.start import start_audit
 from app.judge import commands, verdict
+from app.judge.checkrun import CheckRunResult
+from app.judge.conclude import Governance
 from app.judge.correlate import AuditKey, trigger_of
 from app.judge.lifecycle import compare
 from app.ledger import records, store
-from app.ledger.records import Waiver
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -56,34 +61,38 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         else None,
         app_slug=ctx.settings.github_app_slug,
     )
-    fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": number}
     decision = commands.check_command(comment_ctx, command)
-    if isinstance(decision, commands.Accepted) and isinstance(command, commands.Waive):
-        # The PR's base governs, as for every verdict of the PR.
-        pull = await get_pull(gh, repo, number)
-        governance = await read_governance(
-            gh, repo, number, pull.base.sha, ctx.github_app.seal, cache=ctx.governs
-        )
-        history = governance.history
-        latest = history.latest if history else None
-        decision = commands.check_waiver(
-            decision,
-            command,
-            latest.report if latest else None,
-            ledger_enabled=governance.config.ledger,
-        )
-        if isinstance(decision, commands.Accepted) and history and latest:
-            await _waive(ctx, gh, repo, ev, command, decision, history, latest)
-            return
+    fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": number}
     log.info("command.decided", extra={**fields, "decision": type(decision).__name__})
     if isinstance(decision, commands.Ignored):
         return
     if isinstance(decision, commands.Refused):
         await reply(gh, repo, number, decision.reply)
     elif isinstance(command, commands.Help):
-        await reply(gh, repo, number, commands.HELP)
+        await _help(ctx, gh, repo, number, on_pr=on_pr)
+    elif isinstance(command, commands.Waive | commands.Unwaive):
+        await _change_waiver(ctx, gh, repo, ev, command, decision)
     elif isinstance(command, commands.Approve | commands.Rerun):
         await _start(ctx, gh, repo, ev, command, decision)
+
+
+async def _help(ctx: Context, gh: GitHubAPI, repo: Repository, number: int, *, on_pr: bool) -> None:
+    """Answer help; on a PR whose ledger is on, list its waivers in force."""
+    in_force = None
+    if on_pr:
+        governance = await _governance(ctx, gh, repo, await get_pull(gh, repo, number))
+        if governance.history is not None:
+            in_force = governance.history.waivers_in_force()
+    await reply(gh, repo, number, commands.help_reply(in_force))
+
+
+async def _governance(
+    ctx: Context, gh: GitHubAPI, repo: Repository, pull: PullRequest
+) -> Governance:
+    """What governs the PR now: its base tip's config and key, and its ledger history."""
+    return await read_governance(
+        gh, repo, pull.number, pull.base.sha, ctx.github_app.seal, cache=ctx.governs
+    )
 
 
 async def _start(
@@ -115,59 +124,161 @@ async def _start(
         await reply(gh, repo, number, commands.fork_rerun_reply(pull.head.sha))
 
 
-async def _waive(
+async def _change_waiver(
     ctx: Context,
     gh: GitHubAPI,
     repo: Repository,
     ev: IssueCommentEvent,
-    command: commands.Waive,
-    decision: commands.Accepted,
-    history: records.History,
-    latest: records.AuditRecord,
+    command: commands.Waive | commands.Unwaive,
+    decision: commands.Decision,
 ) -> None:
-    """Record the waiver, then post the verdict recomputed from the stored report.
+    """Record a waiver or unwaiver, then post the verdict recomputed from the ledger if it may.
 
-    Keyed on the comment, so a redelivered command records nothing twice and posts one run.
+    Only a recorded report of the PR's current head, under the governance key of its base tip
+    now, may give the verdict, and only while no audit of the head runs (that audit reads the
+    ledger when it concludes, and its verdict is the newest). Otherwise the change is recorded
+    and applies at the next audit. Keyed on the comment, so a redelivered command records
+    nothing twice and posts one run.
     """
-    comment = ev.comment
-    waiver = Waiver(
-        finding_id=command.finding_id,
-        reason=command.reason,
-        user=comment.user.login,
-        at=datetime.now(UTC),  # ordered against audit records, which the App also stamps
-        pr=ev.issue.number,
-        head_sha=latest.head_sha,
+    number, comment = ev.issue.number, ev.comment
+    pull = await get_pull(gh, repo, number)
+    governance = await _governance(ctx, gh, repo, pull)
+    history, config = governance.history, governance.config
+    now = datetime.now(UTC)  # ordered against audit records, which the App also stamps
+    in_force = history.waivers_in_force(now) if history else {}
+    latest = history.latest if history else None
+    if isinstance(command, commands.Waive):
+        decision = commands.check_waiver(
+            decision,
+            command,
+            latest.report if latest else None,
+            ledger_enabled=config.ledger,
+            sender=comment.user.login,
+            author=pull.user.login if pull.user else None,
+            policy=config.waivers,
+        )
+    else:
+        decision = commands.check_unwaiver(
+            decision, command, in_force, ledger_enabled=config.ledger
+        )
+    if isinstance(decision, commands.Refused):
+        await reply(gh, repo, number, decision.reply)
+        return
+    if not isinstance(decision, commands.Accepted) or history is None:
+        await reply(gh, repo, number, commands.ledger_unreadable_reply(governance.notes))
+        return
+    change = _change(command, comment.user.login, now, number, pull.head.sha, config.waivers)
+    if isinstance(change, records.Waiver):
+        in_force = {**in_force, change.finding_id: change}
+    else:
+        in_force = {k: w for k, w in in_force.items() if k != change.finding_id}
+    runs = await checks.list_runs(gh, repo, pull.head.sha, ctx.github_app.app_id)
+    running = commands.audit_running(runs, number)
+    blocker = commands.recompute_blocker(
+        latest, head_sha=pull.head.sha, key=governance.key, active=running
     )
-    in_force = {**history.waivers_in_force(), waiver.finding_id: waiver}
-    previous = history.previous(latest.check_run_id)
-    before = previous.report if previous else None
-    lifecycle = compare(before, latest.report, in_force) if latest.report.evaluated else None
-    result = verdict.decide(latest.report, waivers=in_force, lifecycle=lifecycle)
-    recorded = comment.html_url and any(w.comment_url == comment.html_url for w in history.waivers)
-    if not recorded:
-        record = records.waiver_record(
-            waiver,
-            repo=repo.full_name,
+    result = _recompute(history, latest, in_force) if latest and not blocker else None
+    if not _recorded(history, comment.html_url):
+        record = _record(
+            change,
+            repo.full_name,
+            head_sha=pull.head.sha,
             finding=decision.finding,
-            conclusion=result.conclusion,
+            reason=command.reason,
+            conclusion=result.conclusion if result else None,
             comment_url=comment.html_url,
         )
         try:
             await store.write_record(gh, repo.full_name, record, ctx.github_app.seal)
         except store.LedgerError as exc:
             answer = commands.not_recorded_reply(command.finding_id, str(exc))
-            await reply(gh, repo, ev.issue.number, answer)
+            await reply(gh, repo, number, answer)
             return
+        if blocker is not None:
+            answer = commands.deferred_reply(_changed(change, None), blocker, running=running)
+            await reply(gh, repo, number, answer)
+            return
+    if result is None or latest is None:
+        return  # a redelivery of a change that waits for the next audit: answered already
     key = AuditKey(
-        ev.issue.number,
+        number,
         latest.head_sha,
         latest.base_sha or "",
-        trigger=trigger_of(f"comment-{comment.id}"),
+        governance=governance.key,
+        trigger=trigger_of(f"{commands.COMMENT_TRIGGER}{comment.id}"),
     )
     posted = await checks.ensure_concluded(
         gh, repo, latest.head_sha, result, app_id=ctx.github_app.app_id, external_id=key.external_id
     )
-    if not posted:
-        return  # a redelivery: the verdict and the reply were already posted
-    answer = commands.waived_reply(command.finding_id, command.reason, result.conclusion)
-    await reply(gh, repo, ev.issue.number, answer)
+    if posted:  # else a redelivery: the verdict and the reply were already posted
+        await reply(gh, repo, number, _changed(change, result.conclusion))
+
+
+def _change(
+    command: commands.Waive | commands.Unwaive,
+    user: str,
+    now: datetime,
+    pr: int,
+    head_sha: str,
+    policy: Waivers,
+) -> records.Waiver | records.Unwaiver:
+    """The waiver or unwaiver a command records; a waiver's expiry is fixed when it is granted."""
+    if isinstance(command, commands.Unwaive):
+        return records.Unwaiver(command.finding_id, user, now, pr)
+    days = policy.expire_days
+    return records.Waiver(
+        finding_id=command.finding_id,
+        reason=command.reason,
+        user=user,
+        at=now,
+        pr=pr,
+        head_sha=head_sha,
+        expires_at=now + timedelta(days=days) if days else None,
+    )
+
+
+def _record(
+    change: records.Waiver | records.Unwaiver,
+    repo: str,
+    *,
+    head_sha: str,
+    finding: Finding | None,
+    reason: str,
+    conclusion: str | None,
+    comment_url: str | None,
+) -> records.WaiverRecord | records.UnwaiverRecord:
+    if isinstance(change, records.Waiver):
+        return records.waiver_record(
+            change, repo=repo, finding=finding, conclusion=conclusion, comment_url=comment_url
+        )
+    return records.unwaiver_record(
+        change,
+        repo=repo,
+        head_sha=head_sha,
+        reason=reason,
+        conclusion=conclusion,
+        comment_url=comment_url,
+    )
+
+
+def _recorded(history: records.History, comment_url: str | None) -> bool:
+    """Tell whether this comment's change is in the ledger already (a redelivery)."""
+    urls = {r.comment_url for r in history.waivers} | {r.comment_url for r in history.unwaivers}
+    return comment_url is not None and comment_url in urls
+
+
+def _changed(change: records.Waiver | records.Unwaiver, conclusion: str | None) -> str:
+    if isinstance(change, records.Waiver):
+        return commands.waived_reply(
+            change.finding_id, change.reason, conclusion, expires_at=change.expires_at
+        )
+    return commands.unwaived_reply(change.finding_id, conclusion)
+
+
+def _recompute(
+    history: records.History, latest: records.AuditRecord, in_force: dict[str, records.Waiver]
+) -> CheckRunResult:
+    """The verdict of the latest recorded report under the changed waivers (no new session)."""
+    previous = history.previous(latest.check_run_id)
+    lifecycle = compare(previous.report if previous else None, latest.report, in_force)
+    return verdict.decide(latest.report, waivers=in_force, lifecycle=lifecycle)

@@ -1,22 +1,31 @@
-"""PR comment commands and whether a waiver may be granted: pure decisions and their reply texts.
+"""PR comment commands and whether they may run: pure decisions and their reply texts.
 
-The handler fetches what the decision needs (the commenter's permission from GitHub, never from the
-comment; the latest report from the ledger), calls `check_waiver`, then writes.
+The handler fetches what a decision needs (the commenter's permission and the PR's author from
+GitHub, never from the comment; the latest report and the waivers from the ledger), calls
+`check_command`, then `check_waiver`, `check_unwaiver` or `check_approval`, then writes.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from action.config import CONFIG_PATH
+from action.config import CONFIG_PATH, Waivers
 from action.markdown import inline, shorten
 from action.report import Finding, Report
+from app.events import CheckRun
+from app.judge.checkrun import ACTIVE
+from app.judge.correlate import parse_external_id
+from app.ledger.records import AuditRecord, Waiver
+
+# The trigger of a check run that carries a waiver change's recomputed verdict, not an audit.
+COMMENT_TRIGGER = "comment-"
 
 PREFIX = "/canon-gate"
 FINDING_ID = re.compile(r"^cg-[0-9a-f]{10}$")
@@ -30,8 +39,11 @@ HELP = f"""\
 
 - `{PREFIX} waive <finding-id> <reason>`: let one finding pass on this pull request, with \
 the reason recorded in the `canon-gate/ledger` branch. Needs write, maintain or admin \
-permission. The waiver follows the finding across pushes while it persists, and never carries \
-to another pull request.
+permission, and someone other than the pull request's author (unless `waivers.allow_author` \
+is on). The waiver follows the finding across pushes while it persists, never carries to \
+another pull request, and expires after `waivers.expire_days` when that is set.
+- `{PREFIX} unwaive <finding-id>`: end a waiver on this pull request, so the finding counts \
+again. Needs write, maintain or admin permission.
 - `{PREFIX} approve <head-sha>`: let the audit session read a pull request from a fork, at \
 the head commit you reviewed (7 or more of its hex digits; the full SHA is safest). Needs write, \
 maintain or admin permission. If the pull request's head is another commit by then, nothing \
@@ -47,6 +59,12 @@ Finding ids look like `cg-0123abcd45` and are listed in the `canon-gate` check r
 class Waive:
     finding_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Unwaive:
+    finding_id: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +91,7 @@ class Malformed:
     reply: str
 
 
-Command = Waive | Approve | Rerun | Help | Malformed
+Command = Waive | Unwaive | Approve | Rerun | Help | Malformed
 
 
 # CommonMark, as GitHub renders comments (GFM is a superset; its extensions add no place where
@@ -126,6 +144,8 @@ def parse_command(body: str | None) -> Command | None:
         verb = verb.lower()
         if verb == "waive":
             return _parse_waive(args.strip())
+        if verb == "unwaive":
+            return _parse_unwaive(args.strip())
         if verb == "approve":
             return _parse_approve(args.strip())
         if verb == "rerun" and not args.strip():
@@ -138,10 +158,10 @@ def parse_command(body: str | None) -> Command | None:
     return None
 
 
-def _parse_waive(args: str) -> Waive | Malformed:
-    finding_id, _, reason = args.partition(" ")
-    finding_id, reason = finding_id.strip().lower(), reason.strip()
-    usage = f"Usage: `{PREFIX} waive <finding-id> <reason>`."
+def _finding_id(args: str, usage: str) -> tuple[str, str] | Malformed:
+    """Split a finding id off the arguments; say what is wrong when there is none."""
+    finding_id, _, rest = args.partition(" ")
+    finding_id = finding_id.strip().lower()
     if not finding_id:
         return Malformed(f"Which finding? {usage}")
     if not FINDING_ID.match(finding_id):
@@ -149,11 +169,30 @@ def _parse_waive(args: str) -> Waive | Malformed:
             f"{inline(shorten(finding_id, 40))} is not a finding id: ids look like `cg-` "
             f"followed by 10 hex digits, as listed in the `canon-gate` check run. {usage}"
         )
+    return finding_id, rest.strip()
+
+
+def _parse_waive(args: str) -> Waive | Malformed:
+    usage = f"Usage: `{PREFIX} waive <finding-id> <reason>`."
+    parsed = _finding_id(args, usage)
+    if isinstance(parsed, Malformed):
+        return parsed
+    finding_id, reason = parsed
     if not reason:
         return Malformed(f"A waiver needs a reason, and it is recorded in the ledger. {usage}")
     if len(reason) > MAX_REASON:
         return Malformed(f"The reason is longer than {MAX_REASON} characters; please shorten it.")
     return Waive(finding_id=finding_id, reason=reason)
+
+
+def _parse_unwaive(args: str) -> Unwaive | Malformed:
+    parsed = _finding_id(args, f"Usage: `{PREFIX} unwaive <finding-id>`.")
+    if isinstance(parsed, Malformed):
+        return parsed
+    finding_id, reason = parsed
+    if len(reason) > MAX_REASON:
+        return Malformed(f"The reason is longer than {MAX_REASON} characters; please shorten it.")
+    return Unwaive(finding_id, reason)
 
 
 def _parse_approve(args: str) -> Approve | Malformed:
@@ -184,7 +223,7 @@ class CommentContext:
 
 @dataclass(frozen=True)
 class Accepted:
-    command: Waive | Approve | Rerun | Help
+    command: Waive | Unwaive | Approve | Rerun | Help
     # For a waiver: the finding it lets pass.
     finding: Finding | None = None
 
@@ -252,20 +291,39 @@ def check_command(ctx: CommentContext, command: Command) -> Decision:
     return Accepted(command)
 
 
+def _ledger_off() -> Refused:
+    return Refused(
+        "Waivers are unavailable in this repository: they are recorded in the ledger, and the "
+        f"ledger is turned off (`ledger: false` in `{CONFIG_PATH}`). Nothing was changed."
+    )
+
+
 def check_waiver(
-    decision: Decision, command: Waive, latest: Report | None, *, ledger_enabled: bool
+    decision: Decision,
+    command: Waive,
+    latest: Report | None,
+    *,
+    ledger_enabled: bool,
+    sender: str = "",
+    author: str | None = None,
+    policy: Waivers | None = None,
 ) -> Decision:
     """Decide whether a waiver is granted, once `check_command` accepted the command.
 
-    `latest` is the latest recorded report of this PR; `ledger_enabled` comes from the config
-    of the PR's base.
+    `latest` is the latest recorded report of this PR; `ledger_enabled` and `policy` come from
+    the config of the PR's base; `author` is the PR's author, as GitHub says. Separation of
+    duties: unless `waivers.allow_author` is on, the author cannot waive on their own PR.
     """
     if not isinstance(decision, Accepted):
         return decision
     if not ledger_enabled:
+        return _ledger_off()
+    policy = policy or Waivers()
+    if not policy.allow_author and author and sender.lower() == author.lower():
         return Refused(
-            "Waivers are unavailable in this repository: they are recorded in the ledger, and the "
-            f"ledger is turned off (`ledger: false` in `{CONFIG_PATH}`). Nothing was changed."
+            f"@{sender}, you opened this pull request, and a waiver here needs someone else with "
+            f"write access: the author may not waive findings on their own pull request "
+            f"(`waivers.allow_author: false` in `{CONFIG_PATH}`). Nothing was changed."
         )
     if latest is None:
         return Refused(
@@ -279,6 +337,65 @@ def check_waiver(
             f"`{command.finding_id}`. Check the id in the newest `canon-gate` check run."
         )
     return Accepted(command, finding)
+
+
+def check_unwaiver(
+    decision: Decision, command: Unwaive, in_force: Mapping[str, Waiver], *, ledger_enabled: bool
+) -> Decision:
+    """Decide whether a waiver may be ended: only one in force on this PR can be."""
+    if not isinstance(decision, Accepted):
+        return decision
+    if not ledger_enabled:
+        return _ledger_off()
+    if command.finding_id not in in_force:
+        return Refused(
+            f"No waiver of `{command.finding_id}` is in force on this pull request, so there is "
+            "nothing to unwaive."
+        )
+    return decision
+
+
+def audit_running(runs: list[CheckRun], pr: int) -> bool:
+    """Tell whether an audit of PR `pr` is active among the App's runs on its head.
+
+    A waiver's own verdict run (open only while its annotations are posted) is not an audit.
+    """
+    keys = [parse_external_id(r.external_id) for r in runs if r.status in ACTIVE]
+    return any(
+        k is not None and k.pr == pr and not k.trigger.startswith(COMMENT_TRIGGER) for k in keys
+    )
+
+
+def recompute_blocker(
+    latest: AuditRecord | None, *, head_sha: str, key: str, active: bool
+) -> str | None:
+    """Say why a changed waiver's verdict cannot be recomputed from the ledger, or None if it can.
+
+    A recorded report stands for the PR only if it judged the PR's current head under the
+    governance key of its base tip now; otherwise the change waits for the next audit. While an
+    audit of the head is running, its verdict will be the newest and it reads the ledger when it
+    concludes, so no recomputed verdict is posted: the newest verdict wins, whatever the order.
+    """
+    if active:
+        return (
+            "an audit of this head is running, and it reads the ledger when it concludes, so "
+            "its verdict (the newest) applies this"
+        )
+    if latest is None:
+        return "there is no recorded audit of this pull request"
+    if latest.head_sha != head_sha:
+        return (
+            f"the latest recorded audit judged {latest.head_sha[:7]}, and the pull request's "
+            f"head is now {head_sha[:7]}"
+        )
+    if not key or latest.governance_key != key:
+        return (
+            "the config or canon of the base branch changed since the latest recorded audit, so "
+            "its findings no longer stand for this pull request"
+        )
+    if not latest.report.evaluated:
+        return "the latest recorded audit was not evaluated"
+    return None
 
 
 def check_approval(decision: Decision, command: Approve, head_sha: str) -> Decision:
@@ -307,9 +424,60 @@ def fork_rerun_reply(head_sha: str) -> str:
     )
 
 
-def waived_reply(finding_id: str, reason: str, conclusion: str) -> str:
+def _day(at: datetime) -> str:
+    return at.date().isoformat()
+
+
+def waived_reply(
+    finding_id: str, reason: str, conclusion: str | None, *, expires_at: datetime | None = None
+) -> str:
     """Answer a granted waiver (the reason escaped: it is quoted, never rendered)."""
-    return f"Waived {finding_id}: {inline(reason)}. The verdict is now {conclusion}."
+    text = f"Waived {finding_id}: {inline(reason)}."
+    if conclusion is not None:
+        text += f" The verdict is now {conclusion}."
+    if expires_at is not None:
+        text += f" The waiver expires on {_day(expires_at)}."
+    return text
+
+
+def unwaived_reply(finding_id: str, conclusion: str | None) -> str:
+    text = f"Unwaived {finding_id}: the finding counts again."
+    return text + (f" The verdict is now {conclusion}." if conclusion is not None else "")
+
+
+def deferred_reply(done: str, why: str, *, running: bool) -> str:
+    """Answer a waiver change that is recorded but whose verdict is not recomputed now."""
+    if running:
+        return f"{done} It is recorded in the ledger; no verdict was posted now: {why}."
+    return (
+        f"{done} It is recorded in the ledger, but no verdict was posted: {why}. It applies "
+        f"at the next audit; comment `{PREFIX} rerun` to audit now."
+    )
+
+
+def waivers_section(in_force: Mapping[str, Waiver]) -> str:
+    """List a PR's waivers in force, oldest first (reasons and names escaped)."""
+    if not in_force:
+        return "**Waivers in force on this pull request:** none."
+    lines = [f"**Waivers in force on this pull request** ({len(in_force)}):", ""]
+    for waiver in sorted(in_force.values(), key=lambda w: w.at):
+        expires = f", expires {_day(waiver.expires_at)}" if waiver.expires_at else ""
+        lines.append(
+            f"- `{waiver.finding_id}`, by {inline(shorten(waiver.user, 40))} on "
+            f"{_day(waiver.at)}{expires}: {inline(shorten(waiver.reason, 200))}"
+        )
+    return "\n".join(lines)
+
+
+def help_reply(in_force: Mapping[str, Waiver] | None) -> str:
+    """The help text, with the PR's waivers in force when the ledger could be read."""
+    return HELP if in_force is None else f"{HELP}\n\n{waivers_section(in_force)}"
+
+
+def ledger_unreadable_reply(notes: tuple[str, ...]) -> str:
+    """Answer a waiver change when the ledger it is recorded in could not be read."""
+    why = " ".join(notes) or "the ledger could not be read"
+    return f"Nothing was changed: {inline(shorten(why, 300))}"
 
 
 def not_recorded_reply(finding_id: str, why: str) -> str:

@@ -98,12 +98,18 @@ def findings_tables(shown: Sequence[Shown], *, lifecycle: bool) -> list[Table]:
     def rows(state: FindingState) -> list[list[str]]:
         return [_finding_cells(s.finding) for s in shown if s.state == state]
 
+    # The waivers in force on the PR: after an evaluated audit, exactly those of its findings.
     waived = [
-        [*_finding_cells(s.finding), cell(s.waiver.reason), cell(s.waiver.user, 40)]
+        [
+            *_finding_cells(s.finding),
+            cell(s.waiver.reason),
+            cell(s.waiver.user, 40),
+            s.waiver.expires_at.date().isoformat() if s.waiver.expires_at else "never",
+        ]
         for s in shown
         if s.waiver is not None
     ]
-    waived_table = Table("Waived", (*_COLUMNS, "Reason", "Waived by"), waived)
+    waived_table = Table("Waived", (*_COLUMNS, "Reason", "Waived by", "Expires"), waived)
     if not lifecycle:
         active = [_finding_cells(s.finding) for s in shown if s.waiver is None]
         return [Table("Findings", _COLUMNS, active), *([waived_table] if waived else [])]
@@ -181,9 +187,12 @@ def hints_section(hints: Sequence[HintResult]) -> str:
 
 HELP = (
     "### Commands\n\n"
-    "To waive a finding, someone with write access comments "
-    "`/canon-gate waive <finding-id> <reason>` on the pull request. "
-    "To audit again, press **Re-run** or comment `/canon-gate rerun`."
+    "To waive a finding, someone with write access other than the pull request's author "
+    "comments `/canon-gate waive <finding-id> <reason>` on the pull request; "
+    "`/canon-gate unwaive <finding-id>` ends a waiver. "
+    "To audit again, press **Re-run** or comment `/canon-gate rerun`; a pull request from a "
+    "fork waits for `/canon-gate approve <head-sha>` of the head a maintainer reviewed. "
+    "`/canon-gate help` lists the commands and the waivers in force."
 )
 
 

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from action.report import Classification, Finding, Kind, Location, Report
+from action.config import Waivers
+from action.report import Classification, Finding, Kind, Location, Report, RunInfo
+from app.events import CheckRun
 from app.judge.commands import (
     HELP,
     Accepted,
@@ -20,15 +22,21 @@ from app.judge.commands import (
     Malformed,
     Refused,
     Rerun,
+    Unwaive,
     Waive,
+    audit_running,
     check_approval,
     check_command,
+    check_unwaiver,
     check_waiver,
+    help_reply,
     is_bot,
     parse_command,
+    recompute_blocker,
     waived_reply,
 )
-from app.ledger.records import Audited, Waiver, waivers_in_force
+from app.judge.correlate import AuditKey
+from app.ledger.records import Audited, AuditRecord, Waiver, audit_record, waivers_in_force
 
 FID = "cg-0123abcd45"
 
@@ -365,3 +373,112 @@ def test_non_writers_get_no_answer_to_malformed_or_edited_commands(
 
 def test_help_is_answered_for_everyone() -> None:
     assert isinstance(check_command(ctx(permission=None), Help()), Accepted)
+
+
+# Unwaive, separation of duties, and when a recorded report may give a waiver's verdict.
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (f"/canon-gate unwaive {FID}", Unwaive(FID)),
+        (f"/canon-gate unwaive {FID.upper()} fixed in #9", Unwaive(FID, "fixed in #9")),
+    ],
+)
+def test_parse_unwaive(body: str, expected: Unwaive) -> None:
+    assert parse_command(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [("/canon-gate unwaive", "Which finding"), ("/canon-gate unwaive cg-1", "is not a finding id")],
+)
+def test_a_malformed_unwaive_says_what_is_wrong(body: str, needle: str) -> None:
+    result = parse_command(body)
+    assert isinstance(result, Malformed)
+    assert needle in result.reply
+
+
+def authored(author: str, policy: Waivers | None = None, sender: str = "alice") -> Decision:
+    command = Waive(FID, "r")
+    decision = check_command(ctx(sender_login=sender), command)
+    return check_waiver(
+        decision, command, REPORT, ledger_enabled=True, sender=sender, author=author, policy=policy
+    )
+
+
+def test_the_author_may_not_waive_on_their_own_pull_request() -> None:
+    decision = authored("Alice")  # logins compare without case
+    assert isinstance(decision, Refused)
+    assert decision.reply.startswith("@alice, you opened this pull request")
+    assert isinstance(authored("bob"), Accepted)
+    assert isinstance(authored("alice", Waivers(allow_author=True)), Accepted)
+
+
+def test_unwaive_needs_a_waiver_in_force() -> None:
+    command = Unwaive(FID)
+    accepted = check_command(ctx(), command)
+    in_force = {FID: waiver(T0)}
+    assert check_unwaiver(accepted, command, in_force, ledger_enabled=True) == Accepted(command)
+    refused = check_unwaiver(accepted, command, {}, ledger_enabled=True)
+    assert isinstance(refused, Refused)
+    assert refused.reply.startswith(f"No waiver of `{FID}` is in force")
+    off = check_unwaiver(accepted, command, in_force, ledger_enabled=False)
+    assert isinstance(off, Refused)
+    assert "ledger: false" in off.reply
+
+
+TIP, KEY = "c" * 40, "gk1-0123456789abcdef"
+
+
+def recorded(head: str = TIP, key: str | None = KEY, error: str | None = None) -> AuditRecord:
+    report = Report(run=RunInfo(pr=12, head_sha=head), findings=[finding()], error=error)
+    return audit_record(report, repo="o/r", conclusion="failure", governance_key=key)
+
+
+@pytest.mark.parametrize(
+    ("latest", "active", "start"),
+    [
+        (recorded(), False, None),
+        (recorded(), True, "an audit of this head is running"),
+        (None, False, "there is no recorded audit"),
+        (recorded(head="d" * 40), False, "the latest recorded audit judged ddddddd"),
+        (recorded(key="gk1-ffffffffffffffff"), False, "the config or canon of the base branch"),
+        (recorded(key=None), False, "the config or canon of the base branch"),
+        (recorded(error="quota"), False, "the latest recorded audit was not evaluated"),
+    ],
+)
+def test_a_recorded_report_gives_the_verdict_only_for_the_head_and_key_that_govern_now(
+    latest: AuditRecord | None, active: bool, start: str | None
+) -> None:
+    why = recompute_blocker(latest, head_sha=TIP, key=KEY, active=active)
+    assert why is None if start is None else (why or "").startswith(start)
+
+
+def run(status: str, pr: int = 12, trigger: str = "") -> CheckRun:
+    key = AuditKey(pr, TIP, "b" * 40, governance=KEY, trigger=trigger)
+    return CheckRun(
+        id=1, name="canon-gate", head_sha=TIP, status=status, external_id=key.external_id
+    )
+
+
+def test_an_audit_is_running_only_when_an_active_audit_of_this_pr_is() -> None:
+    assert audit_running([run("in_progress")], 12)
+    assert audit_running([run("queued", trigger="delivery-1")], 12)
+    assert not audit_running([run("completed")], 12)
+    assert not audit_running([run("in_progress", pr=13)], 12)
+    # A waiver's own verdict run, still taking its annotations, is no audit.
+    assert not audit_running([run("in_progress", trigger="comment-77")], 12)
+
+
+def test_help_lists_the_waivers_in_force_escaped() -> None:
+    assert help_reply(None) == HELP
+    assert help_reply({}).endswith("**Waivers in force on this pull request:** none.")
+    hostile = Waiver(
+        FID, "see <img src=x> @team", "alice", T0, 12, "a" * 40, T0 + timedelta(days=3)
+    )
+    listed = help_reply({FID: hostile})
+    assert "**Waivers in force on this pull request** (1):" in listed
+    assert f"- `{FID}`, by alice on 2026-05-01, expires 2026-05-04: " in listed
+    assert "<img" not in listed
+    assert "@team" not in listed

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -236,9 +236,26 @@ def test_hints_section() -> None:
     assert render.hints_section([]) == ""
 
 
-def test_help_names_both_commands() -> None:
+def test_help_names_the_commands() -> None:
     assert "`/canon-gate waive <finding-id> <reason>`" in render.HELP
+    assert "`/canon-gate unwaive <finding-id>`" in render.HELP
     assert "`/canon-gate rerun`" in render.HELP
+    assert "`/canon-gate approve <head-sha>`" in render.HELP
+    assert "other than the pull request's author" in render.HELP
+
+
+def test_the_waived_table_lists_each_waiver_in_force_with_its_expiry() -> None:
+    f, g = finding(), finding(id="cg-00000000c2")
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    lasting = Waiver(f.id, "known", "alice", at, 1, "a" * 40)
+    expiring = Waiver(g.id, "until v2", "bob", at, 1, "a" * 40, at + timedelta(days=30))
+    shown = [Shown(f, FindingState.WAIVED, lasting), Shown(g, FindingState.WAIVED, expiring)]
+    [table] = [t for t in render.findings_tables(shown, lifecycle=True) if t.heading == "Waived"]
+    assert table.columns[-3:] == ("Reason", "Waived by", "Expires")
+    assert [row[-3:] for row in table.rows] == [
+        ["known", "alice", "never"],
+        ["until v2", "bob", "2026-01-31"],
+    ]
 
 
 def test_tables_drop_rows_beyond_the_budget() -> None:
