@@ -96,6 +96,16 @@ structure:
 """
 
 
+# The ruleset that keeps the ledger branch the App's alone (`APP_ID`: the App's numeric id).
+LEDGER_RULESET = (
+    '{"name":"canon-gate ledger","target":"branch","enforcement":"active",'
+    '"conditions":{"ref_name":{"include":["refs/heads/canon-gate/*"],"exclude":[]}},'
+    '"rules":[{"type":"creation"},{"type":"update"},{"type":"deletion"},'
+    '{"type":"non_fast_forward"}],'
+    '"bypass_actors":[{"actor_id":APP_ID,"actor_type":"Integration","bypass_mode":"always"}]}'
+)
+
+
 class InitError(CanonGateError):
     """init cannot go ahead; the message says why and what to do."""
 
@@ -168,6 +178,13 @@ def next_steps(root: Path, written: list[Written]) -> str:
         "       claude setup-token",
         "     then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
         "  4. Make `canon-gate` a required check in the branch's protection rules.",
+        "  5. Protect the ledger: anyone who can push to canon-gate/ledger can delete the",
+        "     App's records (the App ignores records it did not seal, and says so, but a",
+        "     deleted record is gone). In Settings > Rules > Rulesets, add a branch ruleset",
+        "     that targets the pattern canon-gate/*, turns on Restrict creations, Restrict",
+        "     updates, Restrict deletions and Block force pushes, and lists only the canon-gate",
+        "     App in its bypass list (Always allow). Or, with the App's id:",
+        f"       gh api -X POST repos/OWNER/REPO/rulesets --input - <<<'{LEDGER_RULESET}'",
     ]
     return "\n".join(lines)
 

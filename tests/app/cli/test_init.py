@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sysconfig
 from pathlib import Path
@@ -11,7 +12,7 @@ import yaml
 
 from action.config import ACTION_KEYS, APP_KEYS, CONFIG_PATH, AppConfig, Config, parse_config
 from app import resources
-from app.cli.init_repo import STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
+from app.cli.init_repo import LEDGER_RULESET, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
 from app.cli.main import main
 
 
@@ -36,6 +37,21 @@ def test_init_writes_the_workflow_and_a_config_that_parses_to_the_defaults(
     assert f"git -C {repo} add {WORKFLOW_PATH} {CONFIG_PATH}" in out
     assert "CLAUDE_CODE_OAUTH_TOKEN" in out
     assert "claude setup-token" in out
+
+    # How to keep the ledger the App's alone: a ruleset on canon-gate/* only the App bypasses.
+    assert "canon-gate/*" in out
+    assert "bypass list" in out
+    ruleset = json.loads(LEDGER_RULESET.replace("APP_ID", "42"))
+    assert ruleset["conditions"]["ref_name"]["include"] == ["refs/heads/canon-gate/*"]
+    assert {r["type"] for r in ruleset["rules"]} == {
+        "creation",
+        "update",
+        "deletion",
+        "non_fast_forward",
+    }
+    assert ruleset["bypass_actors"] == [
+        {"actor_id": 42, "actor_type": "Integration", "bypass_mode": "always"}
+    ]
 
 
 def test_the_starter_config_documents_every_key() -> None:
