@@ -135,10 +135,11 @@ async def _change_waiver(
     """Record a waiver or unwaiver, then post the verdict recomputed from the ledger if it may.
 
     Only a recorded report of the PR's current head, under the governance key of its base tip
-    now, may give the verdict, and only while no audit of the head runs (that audit reads the
-    ledger when it concludes, and its verdict is the newest). Otherwise the change is recorded
-    and applies at the next audit. Keyed on the comment, so a redelivered command records
-    nothing twice and posts one run.
+    now, may give the verdict, and only while no audit of the head runs: that audit reads the
+    ledger when it concludes, and its verdict is the newest. If it recorded its verdict while
+    this change was being written, the ledger is read again and this change's verdict is posted
+    after it. Otherwise the change is recorded and applies at the next audit. Keyed on the
+    comment, so a redelivered command records nothing twice and posts one run.
     """
     number, comment = ev.issue.number, ev.comment
     pull = await get_pull(gh, repo, number)
@@ -194,8 +195,14 @@ async def _change_waiver(
             answer = commands.not_recorded_reply(command.finding_id, str(exc))
             await reply(gh, repo, number, answer)
             return
-        if blocker is not None:
-            answer = commands.deferred_reply(_changed(change, None), blocker, running=running)
+        if running:
+            # The running audit may have recorded its verdict while this was being written,
+            # from a ledger read before it: then this change's verdict must be the newest.
+            meanwhile = await _concluded_meanwhile(ctx, gh, repo, pull, latest, now)
+            if meanwhile is not None:
+                latest, result, governance = meanwhile
+        if result is None:
+            answer = commands.deferred_reply(_changed(change, None), blocker or "", running=running)
             await reply(gh, repo, number, answer)
             return
     if result is None or latest is None:
@@ -212,6 +219,27 @@ async def _change_waiver(
     )
     if posted:  # else a redelivery: the verdict and the reply were already posted
         await reply(gh, repo, number, _changed(change, result.conclusion))
+
+
+async def _concluded_meanwhile(
+    ctx: Context,
+    gh: GitHubAPI,
+    repo: Repository,
+    pull: PullRequest,
+    seen: records.AuditRecord | None,
+    now: datetime,
+) -> tuple[records.AuditRecord, CheckRunResult, Governance] | None:
+    """Read the ledger again: a newer audit of the head may stand now, and give the verdict."""
+    governance = await _governance(ctx, gh, repo, pull)
+    history = governance.history
+    newest = history.latest if history else None
+    if history is None or newest is None:
+        return None
+    if seen is not None and newest.recorded_at <= seen.recorded_at:
+        return None  # nothing concluded: the running audit reads this change when it does
+    if commands.recompute_blocker(newest, head_sha=pull.head.sha, key=governance.key, active=False):
+        return None
+    return newest, _recompute(history, newest, history.waivers_in_force(now)), governance
 
 
 def _change(

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from appkit import Gate, artifact, finding, report, report_for
+from aiohttp import web
+from appkit import Gate, artifact, finding, governance_key_at, report, report_for
 
 from app.ledger.history import LIFECYCLE_AUDITS
 from app.ledger.records import Waiver, record_path, waiver_record
@@ -227,6 +228,38 @@ async def test_a_waiver_after_the_re_audit_concluded_posts_the_newest_verdict(ga
     assert newest.id > active.id
     assert newest.conclusion == "success"
     assert "gk=" in newest.external_id  # judged under the base's governance key
+
+
+async def test_a_waiver_written_as_the_re_audit_records_its_verdict_posts_the_newest(
+    gate: Gate,
+) -> None:
+    pull, blocking = await failing(gate, 91)
+    active, run = await rerun_started(gate, pull)
+    # The re-audit's completion read the ledger before the waiver, and records its verdict just
+    # as the waiver is being written (between the App's read of the runs and its ledger write).
+    recorded = judged_record(
+        report_for(run, findings=[blocking]),
+        repo=gate.repo.full_name,
+        conclusion="failure",
+        head_sha=pull.head_sha,
+        governance_key=governance_key_at(gate.repo, gate.repo.head("main") or ""),
+        check_run_id=active.id,
+    )
+    landed: list[bool] = []
+
+    def audit_records_first(request: web.Request) -> bool:
+        if request.method == "POST" and request.path.endswith("/git/trees") and not landed:
+            landed.append(True)
+            record_as_the_app(gate, recorded)
+        return False
+
+    gate.fake.inject(audit_records_first, 500, times=-1)
+    assert await comment(gate, pull, f"/canon-gate waive {blocking.id} {REASON}") == 200
+    assert landed
+    newest = gate.check_runs()[-1]
+    assert newest.id > active.id
+    assert newest.conclusion == "success"
+    assert replies(gate, 91)[-1] == f"Waived {blocking.id}: {REASON}. The verdict is now success."
 
 
 # How much of the ledger a completion reads.
