@@ -117,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
             canon_ref=base_ref,
             base_git=repo,
             base_commit=base_sha,
+            # The user's own machine: the hints run here, as the user would run them.
+            hints_in_process=True,
         )
         report = asyncio.run(run_audit(inputs, dict(os.environ), SdkHarness()))
     if args.json:

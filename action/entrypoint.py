@@ -1,16 +1,24 @@
-"""What action.yml runs: read the step's env once, audit, write report.json and the job summary.
+"""What action.yml runs: read the step's env once, then audit, or run the hints (its two modes).
 
-Exit status: 0 whenever a report was written, whatever its verdict (the App judges from the
-report); 1 only when no report could be written, so a failed job means the audit did not run.
-A report already at the path is removed first, so a run cut off midway leaves none behind.
+Audit mode (the default): audit, write report.json and the job summary. Exit status: 0 whenever a
+report was written, whatever its verdict (the App judges from the report); 1 only when no report
+could be written, so a failed job means the audit did not run. A report already at the path is
+removed first, so a run cut off midway leaves none behind.
+
+Hints mode (`CANON_GATE_MODE=hints`): the hints job, which holds no model credential, runs the
+configured hints and writes their results (`CANON_GATE_HINTS_FILE`) for the audit job to read as
+data. It refuses to run with a model credential in its environment. Exit status: 0 when the
+results were written, 1 otherwise.
 
 Inputs (environment, set by action.yml from its inputs):
-  CANON_GATE_PR (required), CANON_GATE_HEAD_SHA, CANON_GATE_BASE_SHA, CANON_GATE_CHECK_RUN_ID,
+  CANON_GATE_MODE (`audit` or `hints`), CANON_GATE_PR (required), CANON_GATE_HEAD_SHA,
+  CANON_GATE_BASE_SHA, CANON_GATE_CHECK_RUN_ID,
   CANON_GATE_HEAD_PATH (the PR head checkout, default `.canon-gate/head`),
   CANON_GATE_MERGE_BASE_PATH / CANON_GATE_MERGE_BASE_SHA (the merge-base checkout the PR's diff is
   taken from; unset: the diff is taken from the base checkout at the workspace root),
   CANON_GATE_IS_FORK / CANON_GATE_APPROVED ("true" or not), CANON_GATE_REPORT (default
-  `report.json`), CANON_GATE_BASE_REF; CLAUDE_CODE_OAUTH_TOKEN and/or ANTHROPIC_API_KEY;
+  `report.json`), CANON_GATE_HINTS_FILE (the hints job's results), CANON_GATE_BASE_REF;
+  CLAUDE_CODE_OAUTH_TOKEN and/or ANTHROPIC_API_KEY (audit mode only);
   and GitHub's own GITHUB_WORKSPACE, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_STEP_SUMMARY.
 """
 
@@ -23,13 +31,17 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from action.audit.hints import hints_file, run_for
 from action.audit.inputs import AuditInputs
 from action.audit.runner import run_audit
-from action.report import REPORT_FILENAME, Report
+from action.config import ConfigError, load_config
+from action.report import REPORT_FILENAME, AuthMode, Report
+from action.session.environment import DEFAULT_PATH, auth_mode
 from action.session.harness import Harness, SdkHarness
 from action.summary import markdown
 
 log = logging.getLogger(__name__)
+HINTS_FILENAME = "hints.json"
 
 
 def _int(value: str | None) -> int | None:
@@ -62,7 +74,16 @@ def inputs_from_env(env: Mapping[str, str]) -> AuditInputs:
         approved=_flag(env.get("CANON_GATE_APPROVED")),
         # actions/checkout leaves the base commit checked out (HEAD) in the workspace.
         base_git=workspace if (workspace / ".git").exists() else None,
+        hints_file=Path(env["CANON_GATE_HINTS_FILE"]) if env.get("CANON_GATE_HINTS_FILE") else None,
     )
+
+
+def mode(env: Mapping[str, str]) -> str:
+    """Choose what this step does: `audit` (the default) or `hints`; anything else is refused."""
+    chosen = (env.get("CANON_GATE_MODE") or "audit").strip()
+    if chosen not in ("audit", "hints"):
+        raise ValueError(f"CANON_GATE_MODE must be audit or hints, not {chosen!r}")
+    return chosen
 
 
 def report_path(env: Mapping[str, str]) -> Path:
@@ -89,6 +110,13 @@ def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     env = dict(os.environ if env is None else env)
     try:
+        chosen = mode(env)
+    except ValueError as exc:
+        sys.stderr.write(f"canon-gate: {exc}\n")
+        return 1
+    if chosen == "hints":
+        return hints_main(env)
+    try:
         # Before anything else: a report that predates this audit (committed on the base, or
         # left by an earlier step) must never be uploaded as this audit's, even if it is killed.
         report_path(env).unlink(missing_ok=True)
@@ -105,6 +133,38 @@ def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -
     sys.stdout.write(f"canon-gate: {report.status}; report written to {path}\n")
     if report.error:
         sys.stdout.write(f"::warning title=canon-gate not evaluated::{report.error}\n")
+    return 0
+
+
+def hints_main(env: Mapping[str, str]) -> int:
+    """The hints job: run the configured hints and write their results for the audit job."""
+    if auth_mode(env) is not AuthMode.NONE:
+        sys.stderr.write(
+            "canon-gate hints: refusing to run: a model credential (CLAUDE_CODE_OAUTH_TOKEN or "
+            "ANTHROPIC_API_KEY) is in this job's environment; hints run in a job without it\n"
+        )
+        return 1
+    path = Path(env.get("CANON_GATE_HINTS_FILE") or HINTS_FILENAME)
+    inputs = inputs_from_env(env)
+    try:
+        path.unlink(missing_ok=True)
+        config = load_config(inputs.base_dir)
+    except ConfigError as exc:
+        # The audit job reads the same config and reports it; there are no hints to run.
+        sys.stdout.write(f"::warning title=canon-gate hints not run::invalid config: {exc}\n")
+        results = []
+    except OSError:
+        log.exception("entrypoint.stale_hints")
+        return 1
+    else:
+        results = asyncio.run(run_for(inputs, config, env.get("PATH") or DEFAULT_PATH))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(hints_file(inputs, results).model_dump_json(indent=2) + "\n")
+    except OSError:
+        log.exception("entrypoint.hints_write_failed")
+        return 1
+    sys.stdout.write(f"canon-gate hints: {len(results)} run; results written to {path}\n")
     return 0
 
 

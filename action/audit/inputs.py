@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from action.config import Config
+
 
 @dataclass(frozen=True)
 class AuditInputs:
@@ -26,3 +28,12 @@ class AuditInputs:
     # its objects (the Action's base checkout at HEAD; the local CLI's repository at base_sha).
     base_git: Path | None = None
     base_commit: str = "HEAD"
+    # The hint results the Action's hints job wrote (it holds no model credential).
+    hints_file: Path | None = None
+    # Run the hints in this process: only the local CLI, on the user's own machine, does.
+    hints_in_process: bool = False
+
+
+def awaiting_approval(inputs: AuditInputs, config: Config) -> bool:
+    """Tell whether this is a fork PR that waits for a maintainer's go-ahead: nothing runs yet."""
+    return inputs.is_fork and config.forks.require_approval and not inputs.approved

@@ -13,7 +13,7 @@ from pathlib import Path
 from action.audit.diff import changes as compute_changes
 from action.audit.evidence import Sources
 from action.audit.findings import output_schema
-from action.audit.hints import run_hints
+from action.audit.hints import gather as gather_hints
 from action.audit.inputs import AuditInputs
 from action.audit.prompt import build_prompt
 from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
@@ -63,9 +63,7 @@ async def prepare(
     file_changes = compute_changes(
         diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude, skip=nested
     )
-    hints = await run_hints(
-        config.hints, inputs.base_dir, inputs.head_dir, session_env["PATH"], diff_base
-    )
+    hints = await gather_hints(inputs, config, session_env["PATH"])
     # Purely structural: it travels in the report and gates only as its own check run.
     structure = check_change(base, head, ((c.path, c.status) for c in file_changes), config)
     prompt = build_prompt(

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from action.audit.collect import collect, fail
-from action.audit.inputs import AuditInputs
+from action.audit.hints import HintsUnavailable
+from action.audit.inputs import AuditInputs, awaiting_approval
 from action.audit.prepare import prepare
 from action.audit.redact import Redactor, secret_values
 from action.config import ConfigError, load_config
@@ -84,7 +85,7 @@ async def _audit(
     report = report.model_copy(
         update={"run": report.run.model_copy(update={"model": config.model, "governance_key": key})}
     )
-    if inputs.is_fork and config.forks.require_approval and not inputs.approved:
+    if awaiting_approval(inputs, config):
         return fail(
             report,
             "awaiting a maintainer: this PR comes from a fork and `forks.require_approval` is on; "
@@ -105,6 +106,9 @@ async def _audit(
     missing = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d and not d.is_dir()]
     if missing:
         return fail(report, f"a checkout is missing: {missing[0]}", ErrorKind.CRASH)
-    prepared = await prepare(inputs, config, session_env, tmp / "run")
+    try:
+        prepared = await prepare(inputs, config, session_env, tmp / "run")
+    except HintsUnavailable as exc:
+        return fail(report, str(exc), exc.kind)
     outcome = await harness.run(prepared.spec)
     return collect(prepared, outcome, report)

@@ -121,8 +121,11 @@ async def audit(
     work_dir: Path | None = None,
     harness: Harness | None = None,
     merge_base: Path | None = None,
+    hints_file: Path | None = None,
     **env: str,
 ) -> Report:
+    """Audit as the local CLI does (hints in-process), or as the Action does given the hints
+    job's file."""
     base, head = checkouts
     inputs = AuditInputs(
         base_dir=base,
@@ -135,6 +138,8 @@ async def audit(
         base_sha="b" * 40,
         check_run_id=99,
         workflow_run_id=1234,
+        hints_file=hints_file,
+        hints_in_process=hints_file is None,
     )
     return await run_audit(
         inputs, parent_env(fake, **env), harness or SdkHarness(), work_dir=work_dir

@@ -50,9 +50,9 @@ def test_workflow_and_action_agree_under_actionlint(tmp_path: Path) -> None:
     """Point the workflow at the action in this repo, so actionlint checks the `with:` keys
     against action.yml's inputs (unknown keys, missing required inputs)."""
     text = WORKFLOW.read_text()
-    uses = [u for u in re.findall(r"uses: (\S+)", text) if PUBLISHED_ACTION.match(u)]
-    assert len(uses) == 1, uses
-    local = text.replace(uses[0], "./action")
+    uses = {u for u in re.findall(r"uses: (\S+)", text) if PUBLISHED_ACTION.match(u)}
+    assert len(uses) == 1, uses  # the hints job and the audit job use the same action
+    local = text.replace(uses.pop(), "./action")
     (tmp_path / ".git").mkdir()  # actionlint finds the project root by it
     (tmp_path / ".github/workflows").mkdir(parents=True)
     (tmp_path / "action").mkdir()
@@ -80,19 +80,20 @@ def test_action_is_thin() -> None:
         for value in (step.get("with") or {}).values():
             assert "inputs." not in str(value), step
     assert reached == declared
-    audit = [s for s in steps if "run" in s and "action.entrypoint" in s["run"]]
-    assert len(audit) == 1
+    # One entrypoint step per mode.
+    modes = [s.get("if") for s in steps if "action.entrypoint" in s.get("run", "")]
+    assert modes == ["inputs.mode == 'hints'", "inputs.mode != 'hints'"]
 
 
 def test_only_this_audits_report_is_uploaded_and_alone() -> None:
     """Issue 9, defect 10: a report.json committed on the base, or left by a run killed before
     writing its own, is never uploaded; the zip holds exactly report.json at its root."""
     steps = load(ACTION)["runs"]["steps"]
-    (audit,) = [s for s in steps if "action.entrypoint" in s.get("run", "")]
-    (upload,) = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
-    assert upload["with"]["name"] == "canon-gate-report"
-    # Only after the audit step succeeded (the entrypoint removed any older report first).
-    assert upload.get("if", "success()") == "success()"
+    (audit,) = [s for s in steps if "CLAUDE_CODE_OAUTH_TOKEN" in s.get("env", {})]
+    (upload,) = [s for s in steps if s.get("with", {}).get("name") == "canon-gate-report"]
+    # Only after the audit step succeeded (the entrypoint removed any older report first):
+    # a condition without a status function implies success().
+    assert not re.search(r"always\(\)|failure\(\)|cancelled\(\)", upload.get("if", ""))
     assert steps.index(audit) < steps.index(upload)
     # Its failure fails the job: never judge from an artifact this audit did not upload.
     assert "continue-on-error" not in upload
@@ -103,6 +104,17 @@ def test_only_this_audits_report_is_uploaded_and_alone() -> None:
     assert report.endswith("/report.json")
     assert not any(c in report for c in "*?[!\n")
     assert upload["with"]["if-no-files-found"] == "error"
+
+
+def jobs() -> dict[str, Any]:
+    found = load(WORKFLOW)["jobs"]
+    assert isinstance(found, dict)
+    return found
+
+
+def action_step(job: dict[str, Any]) -> dict[str, Any]:
+    (step,) = [s for s in job["steps"] if PUBLISHED_ACTION.match(str(s.get("uses", "")))]
+    return step
 
 
 def test_workflow_contract() -> None:
@@ -117,12 +129,21 @@ def test_workflow_contract() -> None:
     assert workflow["permissions"] == {"contents": "read", "pull-requests": "read"}
     assert "inputs.pr" in workflow["concurrency"]["group"]
     assert workflow["concurrency"]["cancel-in-progress"] is True
-    (job,) = workflow["jobs"].values()
-    assert isinstance(job["timeout-minutes"], int)
-    assert job["timeout-minutes"] > 0
-    steps = job["steps"]
-    for step in steps:
-        assert "${{" not in step.get("run", ""), step
+    assert set(jobs()) == {"resolve", "hints", "audit"}
+    for name, job in jobs().items():
+        assert isinstance(job["timeout-minutes"], int), name
+        assert job["timeout-minutes"] > 0
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", ""), step
+    # The jobs run in sequence; together they end before the App gives up on the run.
+    from app.edge.settings import Settings
+
+    total = sum(job["timeout-minutes"] for job in jobs().values())
+    assert total * 60 < Settings.model_fields["audit_timeout_seconds"].default
+    # The jobs that read the PR's files hold no more than contents: read.
+    assert jobs()["hints"]["permissions"] == jobs()["audit"]["permissions"] == {"contents": "read"}
+    audit = jobs()["audit"]
+    steps = audit["steps"]
     checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
     assert len(checkouts) == 3
     assert all(s["with"]["persist-credentials"] is False for s in checkouts)
@@ -130,22 +151,81 @@ def test_workflow_contract() -> None:
     paths = [s["with"].get("path") for s in checkouts]
     assert paths == [None, ".canon-gate/head", ".canon-gate/merge-base"]
     refs = [s["with"]["ref"] for s in checkouts]
-    assert refs == [f"${{{{ steps.pr.outputs.{n}_sha }}}}" for n in ("base", "head", "merge_base")]
+    resolved = [f"${{{{ needs.resolve.outputs.{n}_sha }}}}" for n in ("base", "head", "merge_base")]
+    assert refs == resolved
     assert checkouts[2]["with"].get("fetch-depth", 1) == 1
-    (audit,) = [s for s in steps if PUBLISHED_ACTION.match(str(s.get("uses", "")))]
-    assert audit["with"]["merge-base-path"] == ".canon-gate/merge-base"
-    assert audit["with"]["merge-base-sha"] == "${{ steps.pr.outputs.merge_base_sha }}"
-    token = audit["with"]["claude-code-oauth-token"]
+    step = action_step(audit)
+    assert step["with"]["merge-base-path"] == ".canon-gate/merge-base"
+    assert step["with"]["merge-base-sha"] == "${{ needs.resolve.outputs.merge_base_sha }}"
+    token = step["with"]["claude-code-oauth-token"]
     assert token == "${{ secrets.CLAUDE_CODE_OAUTH_TOKEN }}"
-    assert "github.token" not in str(audit["with"])
+    assert "github.token" not in str(step["with"])
+
+
+def test_hints_run_in_a_job_that_never_holds_the_model_credential() -> None:
+    """Suspected in issue 9: a hint could read the model credential from its parent process.
+    The hints job holds no secret at all; the audit job reads its results as an artifact."""
+    resolve, hints, audit = jobs()["resolve"], jobs()["hints"], jobs()["audit"]
+    for job in (resolve, hints):
+        assert "secrets." not in yaml.safe_dump(job)
+    assert "github.token" not in yaml.safe_dump(hints)
+    run_hints = action_step(hints)
+    assert run_hints["with"]["mode"] == "hints"
+    assert not {"claude-code-oauth-token", "anthropic-api-key"} & set(run_hints["with"])
+    auditing = action_step(audit)
+    assert auditing["with"].get("mode", "audit") == "audit"
+    # Both jobs judge the commits the resolve job resolved once, from the same checkouts.
+    assert hints["needs"] == "resolve"
+    assert set(audit["needs"]) == {"resolve", "hints"}
+
+    def checkouts(job: dict[str, Any]) -> list[Any]:
+        return [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout")]
+
+    assert checkouts(hints) == checkouts(audit)
+    for name in ("head-sha", "base-sha", "merge-base-sha", "is-fork", "pr", "approved"):
+        assert run_hints["with"][name] == auditing["with"][name], name
+    # The artifact the hints job uploads is the file the action reads in the audit job.
+    (download,) = [
+        s for s in audit["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")
+    ]
+    assert download["with"]["name"] == "canon-gate-hints"
+    assert audit["steps"].index(download) < audit["steps"].index(auditing)
+    read = [s.get("env", {}).get("CANON_GATE_HINTS_FILE") for s in load(ACTION)["runs"]["steps"]]
+    assert download["with"]["path"] + "/hints.json" in read
+    # The resolve job's outputs are all its one step's.
+    outputs = resolve["outputs"]
+    assert set(outputs) == {"head_sha", "base_sha", "merge_base_sha", "base_ref", "is_fork"}
+    assert all(v == f"${{{{ steps.pr.outputs.{k} }}}}" for k, v in outputs.items())
+
+
+def test_the_action_runs_hints_only_in_hints_mode_and_never_beside_the_credential() -> None:
+    steps = load(ACTION)["runs"]["steps"]
+    (run_hints,) = [s for s in steps if s.get("env", {}).get("CANON_GATE_MODE") == "hints"]
+    (audit,) = [s for s in steps if "action.entrypoint" in s.get("run", "") and s is not run_hints]
+    assert run_hints["if"] == "inputs.mode == 'hints'"
+    assert audit["if"] == "inputs.mode != 'hints'"
+    assert not {"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "GH_TOKEN"} & set(run_hints["env"])
+    assert audit["env"]["CLAUDE_CODE_OAUTH_TOKEN"] == "${{ inputs.claude-code-oauth-token }}"
+    (upload,) = [s for s in steps if s.get("with", {}).get("name") == "canon-gate-hints"]
+    assert upload["if"] == "inputs.mode == 'hints'"
+    # One file, written by the hints step, read by the audit step (from the downloaded artifact).
+    written = run_hints["env"]["CANON_GATE_HINTS_FILE"]
+    assert upload["with"]["path"] == written == audit["env"]["CANON_GATE_HINTS_FILE"]
+    # No cache in the hints job: it would hand a hint's writes to the audit job's install.
+    for step in steps:
+        if "pip-cache" in str(step) or str(step.get("uses", "")).startswith("actions/cache"):
+            assert step["if"] == "inputs.mode != 'hints'", step
+    # Every step of the other mode is skipped: each run or upload step names its mode.
+    for step in steps:
+        if "action.entrypoint" in step.get("run", "") or "upload-artifact" in step.get("uses", ""):
+            assert "inputs.mode" in step["if"], step
 
 
 def test_the_merge_base_is_resolved_through_the_base_repository(tmp_path: Path) -> None:
     """Run the workflow's first step on a stub `gh`: it outputs the compare API's merge-base."""
     if shutil.which("jq") is None:
         pytest.skip("jq is not installed")
-    (job,) = load(WORKFLOW)["jobs"].values()
-    resolve = job["steps"][0]
+    (resolve,) = jobs()["resolve"]["steps"]
     assert resolve["id"] == "pr"
     pull = {
         "head": {"sha": "h3ad", "repo": {"full_name": "fork/w"}},
