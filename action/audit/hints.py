@@ -30,8 +30,9 @@ from action.errors import CanonGateError
 from action.report import ErrorKind, HintResult
 
 MAX_OUTPUT = 20_000
-# A hints file holds at most one truncated output per configured hint; anything bigger is forged.
-_MAX_FILE_BYTES = 64_000
+# A hints file holds one bounded output per configured hint (JSON escapes a control character in
+# six bytes), and a few fields besides; anything bigger was not written by the hints job.
+_MAX_FILE_BYTES = 6 * MAX_OUTPUT + 4_000
 
 
 class HintsUnavailable(CanonGateError):

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from fakes.anthropic import FakeAnthropic, structured
 
-from action.audit.hints import HintsFile
+from action.audit.hints import MAX_OUTPUT, HintsFile, read_results
+from action.audit.inputs import AuditInputs
+from action.config import Config
 from action.entrypoint import main
 from action.report import ErrorKind, HintResult, Report
 from tests.action.support import (
@@ -144,3 +146,13 @@ async def test_hint_results_not_for_this_audit_are_refused(
     assert report.error_kind is ErrorKind.CRASH
     assert (report.error or "").startswith(says), report.error
     assert not (tmp_path / "hint-ran").exists()
+
+
+def test_the_largest_output_a_hint_can_give_is_read_back(tmp_path: Path) -> None:
+    """Every character a control character, JSON-escaped six bytes each: still accepted."""
+    output = "\x01" * MAX_OUTPUT + "\n[output truncated]\n"
+    path = hints_for(tmp_path, results=[HintResult(name="trace", output=output).model_dump()])
+    inputs = AuditInputs(base_dir=tmp_path, head_dir=tmp_path, head_sha="h" * 40, base_sha="b" * 40)
+    config = Config.model_validate({"hints": [{"name": "trace", "run": ["true"]}]})
+    (result,) = read_results(path, inputs, config)
+    assert result.output == output
