@@ -69,9 +69,9 @@ async def read_history(
     """Read a PR's newest audits (newest first) and all its waivers and unwaivers from the branch.
 
     Only records the App sealed count (`app.ledger.trust`); the others are named in
-    `History.rejected`. A missing branch is an empty history. Reads: the ref, one recursive
-    tree, one blob per waiver, and the audits from the newest: at least `audits_limit` trusted
-    ones (None: all), and on while a waiver's lapse is undecided.
+    `History.rejected`. A missing branch is an empty history. Reads: the ref, the PR's folder
+    and its two subtrees, one blob per waiver, and the audits from the newest: at least
+    `audits_limit` trusted ones (None: all), and on while a waiver's lapse is undecided.
 
     Why the bound is safe for the waivers in force: a waiver lapses at the first evaluated audit
     after it that no longer reports its finding, so dropping older audits could resurrect a
@@ -93,26 +93,19 @@ async def read_history(
             raise LedgerUnreadable(f"GitHub answered 403 to GET git/ref/heads/{BRANCH}") from exc
         raise
     commit_sha = str(ref["object"]["sha"])
-    tree = await _get(gh, f"/repos/{repo}/git/trees/{commit_sha}?recursive=1")
-    if tree.get("truncated"):
-        # GitHub caps recursive trees; the ledger would need pruning long before that.
-        logger.warning("ledger.tree_truncated", extra={"repo": repo, "pr": pr})
     prefix = f"prs/{pr}/"
     audit_blobs: list[tuple[str, str]] = []
     waiver_blobs: list[tuple[str, str]] = []
     rejected: list[tuple[str, str]] = []
-    for item in tree["tree"]:
-        path = str(item["path"])
-        if item["type"] != "blob" or not path.startswith(prefix) or not path.endswith(".json"):
-            continue
-        if not path.startswith((prefix + "audits/", prefix + "waivers/")):
+    for path, sha in await _files_of(gh, repo, pr, commit_sha):
+        if not path.endswith(".json"):
             continue
         if _stamp_of(path) is None:
             rejected.append((path, "not named as the App names its records"))
         elif path.startswith(prefix + "audits/"):
-            audit_blobs.append((path, str(item["sha"])))
+            audit_blobs.append((path, sha))
         else:
-            waiver_blobs.append((path, str(item["sha"])))
+            waiver_blobs.append((path, sha))
     # Names begin with the UTC timestamp, so the newest audits can be picked before any fetch.
     audit_blobs.sort(reverse=True)
     gate = asyncio.Semaphore(_READ_CONCURRENCY)
@@ -181,6 +174,37 @@ def _history(
         sorted((r for r in records if isinstance(r, UnwaiverRecord)), key=lambda r: r.recorded_at)
     )
     return History(audits, waivers, refused, unwaivers, now, covered_from)
+
+
+async def _files_of(gh: GitHubAPI, repo: str, pr: int, commit_sha: str) -> list[tuple[str, str]]:
+    """List the PR's record files (path, blob sha) at a ledger commit, and nobody else's.
+
+    The ledger's recursive tree grows with every PR ever audited (about 280 KiB of JSON at 1,000
+    audits, see bench/ledger.py) and GitHub truncates it past 100,000 entries, so only this PR's
+    folder is listed: its two subtrees, found through the Contents API.
+    """
+    folder = f"prs/{pr}"
+    try:
+        listing: Any = await gh.getitem(f"/repos/{repo}/contents/{folder}?ref={commit_sha}")
+    except BadRequest as exc:
+        if exc.status_code == HTTPStatus.NOT_FOUND:
+            return []  # nothing recorded for this PR yet
+        if isinstance(exc, RateLimitExceeded) or exc.status_code not in {403, 409}:
+            raise
+        raise LedgerUnreadable(f"GitHub answered {int(exc.status_code)} to GET {folder}") from exc
+    files: list[tuple[str, str]] = []
+    for entry in listing if isinstance(listing, list) else []:
+        if entry.get("type") != "dir" or entry.get("name") not in ("audits", "waivers"):
+            continue
+        tree = await _get(gh, f"/repos/{repo}/git/trees/{entry['sha']}")
+        if tree.get("truncated"):
+            logger.warning("ledger.tree_truncated", extra={"repo": repo, "pr": pr})
+        files += [
+            (f"{folder}/{entry['name']}/{item['path']}", str(item["sha"]))
+            for item in tree["tree"]
+            if item["type"] == "blob"
+        ]
+    return files
 
 
 async def _read_blob(gh: GitHubAPI, repo: str, sha: str) -> str:

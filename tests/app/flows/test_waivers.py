@@ -286,3 +286,5 @@ async def test_a_completion_reads_only_the_newest_audits_of_a_long_pr(gate: Gate
     assert (await audit(gate, pull, [blocking])).conclusion == "success"
     blobs = gate.fake.calls_to("GET", "/repos/{owner}/{repo}/git/blobs/{file_sha}")
     assert len(blobs) == LIFECYCLE_AUDITS + 1  # and the one waiver
+    # Only this PR's folder is listed, never the whole ledger's recursive tree.
+    assert not any("recursive" in c.query for c in gate.fake.calls)

@@ -186,16 +186,23 @@ async def test_the_ledger_reads_back_as_the_complete_history_of_a_pr(
     assert history.latest.report == push3
     # F2 was resolved at push 3, so its waiver no longer follows anything.
     assert history.waivers_in_force() == {}
-    # Reads: the ref, one recursive tree, one blob per record of this PR (3 audits + 1 waiver).
+    # Reads: the ref, the PR's folder and its two subtrees (never the whole ledger's tree), one
+    # blob per record of this PR (3 audits + 1 waiver).
     routes = [c.route for c in fake_github.calls]
-    assert routes[:2] == [BASE + "/git/ref/{ref}", BASE + "/git/trees/{tree_sha}"]
-    assert routes[2:] == [BASE + "/git/blobs/{file_sha}"] * 4
+    assert routes[:4] == [
+        BASE + "/git/ref/{ref}",
+        BASE + "/contents/{path}",
+        BASE + "/git/trees/{tree_sha}",
+        BASE + "/git/trees/{tree_sha}",
+    ]
+    assert not any("recursive" in c.query for c in fake_github.calls)
+    assert routes[4:] == [BASE + "/git/blobs/{file_sha}"] * 4
 
     fake_github.calls.clear()
     latest = await read_history(gh, REPO, 12, SEAL, audits_limit=1)
     assert [a.report for a in latest.audits] == [push3]
     assert len(latest.waivers) == 1
-    assert len(fake_github.calls) == 2 + 2  # ref, tree, newest audit, the waiver
+    assert len(fake_github.calls) == 4 + 2  # ref, folder, two subtrees, newest audit, waiver
 
     other = await read_history(gh, REPO, 13, SEAL)
     assert len(other.audits) == 1
