@@ -310,9 +310,8 @@ def run(args: argparse.Namespace) -> None:
     share = to_bytes(default["size-pack"]) - to_bytes(single["size-pack"])
     print(f"  the ledger adds {share / 1024**2:.2f} MiB to every default clone")
     # What the history read used to list on every completion, before it listed one PR's folder.
-    print(
-        f"the ledger's whole recursive tree, as the API answers it: {tree_json(tree) / 1024:.0f} KiB"
-    )
+    whole_tree = tree_json(tree) / 1024
+    print(f"the ledger's whole recursive tree, as the API answers it: {whole_tree:.0f} KiB")
 
 
 def main() -> None:
