@@ -35,7 +35,8 @@ WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 MAX_REASON = 1000
 
 HELP = f"""\
-**canon-gate commands** (in a comment on the pull request, on a line of their own):
+**canon-gate commands** (in a new comment on the pull request, as plain text on a line of \
+their own: a command in code, a quote, a list or an HTML comment is not read):
 
 - `{PREFIX} waive <finding-id> <reason>`: let one finding pass on this pull request, with \
 the reason recorded in the `canon-gate/ledger` branch. Needs write, maintain or admin \
@@ -48,8 +49,8 @@ again. Needs write, maintain or admin permission.
 the head commit you reviewed (7 or more of its hex digits; the full SHA is safest). Needs write, \
 maintain or admin permission. If the pull request's head is another commit by then, nothing \
 starts, and the reply names the current head.
-- `{PREFIX} rerun`: audit the pull request again (the same as the check run's Re-run button). \
-It never approves a fork's pull request: that takes `{PREFIX} approve <head-sha>`.
+- `{PREFIX} rerun`: audit the pull request's current head again. It never approves a fork's \
+pull request: that takes `{PREFIX} approve <head-sha>`.
 - `{PREFIX} help`: show this message.
 
 Finding ids look like `cg-0123abcd45` and are listed in the `canon-gate` check run."""
