@@ -38,6 +38,7 @@ from app.edge.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_SECRET = "webhook-secret-for-tests"
+ADMIN_TOKEN = "admin-token-for-tests"
 INSTALLATION_ID = 7001
 REPO_ID = 9001
 REPO_NAME = "octo-org/handbook"
@@ -99,6 +100,7 @@ def make_settings(fake: FakeGitHub, tmp_path: Path, **overrides: Any) -> Setting
         "redeliver_interval_seconds": 0,
         "env_file": tmp_path / ".env",
         "log_format": "json",
+        "admin_token": SecretStr(ADMIN_TOKEN),
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -223,14 +225,20 @@ def form_value(html: str, name: str) -> str:
 
 
 async def register(
-    http: aiohttp.ClientSession, base: str, organization: str = ""
+    http: aiohttp.ClientSession, base: str, organization: str = "", token: str = ADMIN_TOKEN
 ) -> tuple[str, dict[str, str]]:
-    """Walk the flow as a browser would, up to GitHub's redirect back; return it and its query."""
-    async with http.get(f"{base}/setup") as page:
+    """Walk the flow as a browser would, up to GitHub's redirect back; return it and its query.
+
+    The App's own pages need the admin token; GitHub's redirect back (the callback) carries none.
+    """
+    admin = {"Authorization": f"Bearer {token}"}
+    async with http.get(f"{base}/setup", headers=admin) as page:
         assert page.status == 200
         manifest = form_value(await page.text(), "manifest")
     form = {"manifest": manifest, "organization": organization}
-    async with http.post(f"{base}/setup/register", data=form, allow_redirects=False) as answer:
+    async with http.post(
+        f"{base}/setup/register", data=form, headers=admin, allow_redirects=False
+    ) as answer:
         assert answer.status == 307
         target = answer.headers["Location"]
     # A 307 keeps the method and the body: the browser POSTs the manifest form to GitHub.

@@ -16,6 +16,7 @@ from aiohttp import web
 from app.edge import logs
 from app.edge.settings import Settings
 from app.server import create_app
+from app.setup import admin
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,30 @@ def announce(settings: Settings) -> None:
         )
 
 
+def show_new_token(settings: Settings, made: admin.NewToken) -> None:
+    """Print a token made on this start, once, as Jupyter does.
+
+    The log filter drops fields named like credentials; this line is the one deliberate
+    exception, so the token travels inside the address to open.
+    """
+    assert settings.admin_token is not None
+    where = (settings.public_url or f"http://localhost:{settings.port}").rstrip("/")
+    log.warning(
+        "serve.admin_token_created",
+        extra={
+            "note": "open this address to sign in; it is shown only now",
+            "open": f"{where}/?token={settings.admin_token.get_secret_value()}",
+            "stored_in": str(made.stored_in) if made.stored_in else "nowhere: this process only",
+        },
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args)
     logs.configure(settings.log_format, settings.log_level)
+    settings, made = admin.ensure_token(settings)
+    if made is not None:
+        show_new_token(settings, made)
     announce(settings)
     app = create_app(settings)
     web.run_app(

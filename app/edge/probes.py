@@ -1,4 +1,8 @@
-"""The operator's probes: liveness at `/healthz` and Prometheus metrics at `/metrics`."""
+"""The operator's probes: liveness at `/healthz` and Prometheus metrics at `/metrics`.
+
+`/healthz` is always open; `/metrics` needs the admin token only with METRICS_REQUIRE_TOKEN
+(the guard is `app.setup.admin`, which knows the operator's pages).
+"""
 
 from __future__ import annotations
 

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     # The delivery-log reconciler: 0 turns it off.
     redeliver_interval_seconds: int = 300
     redeliver_window_hours: int = 24
+    # Guards the operator's pages (setup, status, and /metrics when asked). Unset, `canon-gate
+    # serve` makes one on first start, stores it in the .env file and prints it once.
+    admin_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("CANON_GATE_ADMIN_TOKEN", "admin_token")
+    )
+    # Off by default: Prometheus scrapers often send no credentials. On, /metrics needs the
+    # token too (as `Authorization: Bearer`, or `?token=` in the scrape's params).
+    metrics_require_token: bool = False
     log_format: str = "auto"  # auto | json | text
     log_level: str = "INFO"
 

@@ -1,1 +1,2 @@
-"""First run: the registration pages, GitHub's App Manifest flow and the .env writer."""
+"""First run and the operator's pages: registration, GitHub's App Manifest flow, the .env writer
+and the admin token that guards those pages."""

@@ -5,6 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+# Every page: never framed (they carry forms that register an App or take the admin token),
+# never cached, and no Referer leaves them.
+HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
 # Why the App asks for each permission, in the words a person deciding to trust it needs.
 PURPOSES = {
     "checks": "create and conclude the canon-gate check run",
@@ -29,9 +37,10 @@ h2{font-size:16px;margin:28px 0 8px}
 p{margin:0 0 12px}
 .muted{color:#57606a;font-size:14px}
 label{display:block;font-weight:600;margin:24px 0 6px}
-input[type=text]{width:100%;padding:9px 12px;font:inherit;border:1px solid #d0d7de;
-border-radius:6px}
-input[type=text]:focus{outline:2px solid #0969da;outline-offset:-1px;border-color:#0969da}
+input[type=text],input[type=password]{width:100%;padding:9px 12px;font:inherit;
+border:1px solid #d0d7de;border-radius:6px}
+input[type=text]:focus,input[type=password]:focus{outline:2px solid #0969da;
+outline-offset:-1px;border-color:#0969da}
 .button{display:inline-block;margin-top:20px;padding:10px 20px;font:inherit;font-weight:600;
 color:#fff;background:#1f883d;border:1px solid rgba(31,35,40,.15);border-radius:6px;
 cursor:pointer;text-decoration:none}
@@ -151,6 +160,26 @@ def status_page(app_id: int | None, slug: str | None, install_link: str | None) 
 <code>CLAUDE_CODE_OAUTH_TOKEN</code>.</p>
 """
     return layout("Status", body)
+
+
+def login_page(next_path: str, *, refused: bool) -> str:
+    """Ask for the admin token; say so when the one given was not it (never echo it back)."""
+    note = "<div class='error'>That is not this server's admin token.</div>" if refused else ""
+    body = f"""
+<h1>Sign in to canon-gate</h1>
+<p>This server's setup and status pages are for its operator. Enter the admin token:
+<code>CANON_GATE_ADMIN_TOKEN</code>, or the one <code>canon-gate serve</code> printed when it
+first started (it is kept in the server's <code>.env</code> file).</p>
+{note}
+<form method='post' action='/login'>
+<input type='hidden' name='next' value='{escape(next_path, quote=True)}'>
+<label for='token'>Admin token</label>
+<input type='password' id='token' name='token' autocomplete='current-password'
+ spellcheck='false' required>
+<button type='submit' class='button' id='login'>Sign in</button>
+</form>
+"""
+    return layout("Sign in", body)
 
 
 def error_page(title: str, message: str) -> str:

@@ -2,7 +2,8 @@
 
 In setup mode (no credentials) `/` and `/setup` run GitHub's App Manifest flow; the callback stores
 the credentials in the operator's .env and switches the running server into App mode. In App mode
-the same pages show which App this is and where to install it, never a secret.
+the same pages show which App this is and where to install it, never a secret. Every page but the
+callback needs the admin token (admin.py); the callback is guarded by its signed state.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from app.edge.github import API_VERSION, USER_AGENT
 from app.edge.runtime import RUNTIME
-from app.setup import envfile, pages
+from app.setup import admin, envfile, pages
 from app.setup.manifest import (
     ACCOUNT_NAME,
     MANIFEST_CODE,
@@ -38,18 +39,19 @@ STATES = web.AppKey("setup_states", StateSigner)
 def add_setup_routes(app: web.Application) -> None:
     # A fresh secret per process: states are checked, not stored (the App is stateless).
     app[STATES] = StateSigner()
+    # The operator's pages (and /metrics when asked) need the admin token; see admin.py.
+    app.middlewares.append(admin.guard)
     app.router.add_get("/", index)
     app.router.add_get("/setup", index)
     app.router.add_post("/setup/register", register)
     app.router.add_get("/setup/callback", callback)
+    app.router.add_get("/login", admin.login_form)
+    app.router.add_post("/login", admin.login)
 
 
 def _html(text: str, status: int = 200) -> web.Response:
     response = web.Response(text=text, status=status, content_type="text/html")
-    # The pages carry a form that starts an App registration: never let them be framed.
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(pages.HEADERS)
     return response
 
 
@@ -116,7 +118,8 @@ async def callback(request: web.Request) -> web.Response:
     """Check the state, exchange the code, store the credentials and switch into App mode."""
     runtime = request.app[RUNTIME]
     if runtime.github_app is not None:
-        return _status(request)
+        # Registered already: the status page is the operator's, behind the token.
+        raise web.HTTPSeeOther("/")
     code, state = request.query.get("code", ""), request.query.get("state", "")
     refused = request.app[STATES].check(state, time.time()) if state else "the state is missing"
     if refused is not None:

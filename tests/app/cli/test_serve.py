@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import sys
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def serve_env(fake: FakeGitHub | None, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("GITHUB_", "PUBLIC_URL", "PORT", "REDELIVER"))
+        if not k.startswith(
+            ("GITHUB_", "PUBLIC_URL", "PORT", "REDELIVER", "CANON_GATE_", "METRICS")
+        )
     }
     env.update(PYTHONPATH=str(ROOT), LOG_FORMAT="json", REDELIVER_INTERVAL_SECONDS="0")
     if fake is not None:
@@ -102,3 +105,57 @@ async def test_sigterm_finishes_the_delivery_in_flight_and_exits_0(
     assert "serve.stopped" in names
     assert fake_github.private_key.splitlines()[1] not in err.decode()
     assert WEBHOOK_SECRET not in err.decode()
+
+
+async def page_status(port: int, token: str | None = None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}/setup", headers=headers) as answer,
+    ):
+        return answer.status
+
+
+async def stop(process: asyncio.subprocess.Process) -> bytes:
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 0, err.decode()
+    return err
+
+
+async def test_the_first_start_makes_the_admin_token_shows_it_once_and_keeps_it(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    process = await start(serve_env(None), port, tmp_path)
+    assert await page_status(port) == 401
+    err = await stop(process)
+    [shown] = [e for e in events(err) if e["event"] == "serve.admin_token_created"]
+    address = str(shown["open"])
+    assert address.startswith(f"http://localhost:{port}/?token=")
+    token = address.split("?token=", 1)[1]
+    assert len(token) >= 40
+    # Shown on that one line only, and stored owner-only in the .env file.
+    assert err.decode().count(token) == 1
+    env = tmp_path / ".env"
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert f'CANON_GATE_ADMIN_TOKEN="{token}"' in env.read_text()
+
+    # A restart keeps it and never shows it again.
+    process = await start(serve_env(None), port, tmp_path)
+    assert await page_status(port) == 401
+    assert await page_status(port, token) == 200
+    err = await stop(process)
+    assert token not in err.decode()
+    assert not [e for e in events(err) if e["event"] == "serve.admin_token_created"]
+
+
+async def test_a_token_from_the_environment_is_used_and_never_shown(tmp_path: Path) -> None:
+    port = free_port()
+    token = "operator-chosen-token-0123456789"
+    process = await start(serve_env(None, CANON_GATE_ADMIN_TOKEN=token), port, tmp_path)
+    assert await page_status(port, token) == 200
+    assert await page_status(port, "operator-chosen-token-012345678") == 401
+    err = await stop(process)
+    assert token not in err.decode()
+    assert not (tmp_path / ".env").exists()

@@ -1,4 +1,4 @@
-"""Registration in a real headless Chromium, clicking through the fake GitHub's web host.
+"""Registration in a real headless Chromium: sign in, then click through the fake GitHub's web host.
 
 Uses Debian's `chromium` and `chromium-driver` (so the driver always matches the browser); where
 they are not installed the test skips and says how to get them. Each page is saved under
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from appkit import ROOT, StartGate, free_port
+from appkit import ADMIN_TOKEN, ROOT, StartGate, free_port
 from fakes.github import FakeGitHub
 
 from app.edge.settings import Settings
@@ -48,8 +48,8 @@ def _browser_missing() -> str | None:
     return None
 
 
-def click_through(start_url: str, organization: str, shots: Path) -> dict[str, str]:
-    """Drive the browser from the setup page to the callback page; return each page's text."""
+def click_through(start_url: str, organization: str, shots: Path, token: str) -> dict[str, str]:
+    """Drive the browser from signing in to the callback page; return each page's text."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -66,6 +66,13 @@ def click_through(start_url: str, organization: str, shots: Path) -> dict[str, s
         try:
             wait = WebDriverWait(driver, 20)
             driver.get(start_url)
+            # The operator's pages ask for the admin token first.
+            wait.until(ec.element_to_be_clickable((By.ID, "login")))
+            driver.save_screenshot(str(shots / "0-sign-in.png"))
+            seen["sign_in"] = driver.find_element(By.TAG_NAME, "body").text
+            driver.find_element(By.ID, "token").send_keys(token)
+            driver.find_element(By.ID, "login").click()
+
             wait.until(ec.element_to_be_clickable((By.ID, "register")))
             driver.save_screenshot(str(shots / "1-setup.png"))
             seen["setup"] = driver.find_element(By.TAG_NAME, "body").text
@@ -88,6 +95,11 @@ def click_through(start_url: str, organization: str, shots: Path) -> dict[str, s
             wait.until(ec.presence_of_element_located((By.ID, "install")))
             driver.save_screenshot(str(shots / "4-status.png"))
             seen["status"] = driver.find_element(By.TAG_NAME, "body").text
+            # What the browser keeps: a cookie scripts cannot read, made from the token.
+            [cookie] = driver.get_cookies()
+            seen["cookie"] = f"{cookie['name']}={cookie['value']}"
+            seen["cookie_flags"] = f"httpOnly={cookie['httpOnly']} sameSite={cookie['sameSite']}"
+            seen["script_sees"] = str(driver.execute_script("return document.cookie"))
         finally:
             driver.quit()
         return seen
@@ -111,8 +123,16 @@ async def test_register_the_app_in_a_real_browser(
         github_webhook_secret=None,
     )
 
-    seen = await asyncio.to_thread(click_through, f"{public}/", "acme-docs", ARTIFACTS)
+    seen = await asyncio.to_thread(click_through, f"{public}/", "acme-docs", ARTIFACTS, ADMIN_TOKEN)
 
+    # First the sign-in page; the token, and a cookie made from it (HttpOnly, SameSite=Strict),
+    # then carried the person through. GitHub's redirect back arrived from another site, so
+    # without that cookie: the callback's signed state guarded it.
+    assert "Sign in to canon-gate" in seen["sign_in"]
+    assert seen["cookie"].startswith("canon_gate_admin=")
+    assert ADMIN_TOKEN not in seen["cookie"]
+    assert seen["cookie_flags"] == "httpOnly=True sameSite=Strict"
+    assert seen["script_sees"] == ""
     # What the person saw: an explanation and the permissions, never the raw manifest.
     assert "Register GitHub App" in seen["setup"]
     assert "{" not in seen["setup"]
@@ -142,6 +162,7 @@ async def test_register_the_app_in_a_real_browser(
         assert (await health.json())["mode"] == "app"
     fake_github.webhook_secret = stored.github_webhook_secret.get_secret_value()
     assert await fake_github.deliver("ping", {"zen": "Design for failure."}) == 200
-    for page in ("setup", "registered", "status"):
+    for page in ("sign_in", "setup", "registered", "status"):
         assert "BEGIN" not in seen[page]
         assert fake_github.webhook_secret not in seen[page]
+        assert ADMIN_TOKEN not in seen[page]

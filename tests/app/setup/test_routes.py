@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 import aiohttp
-from appkit import StartGate, form_value, free_port, register
+from appkit import ADMIN_TOKEN, StartGate, form_value, free_port, register
 from fakes.github import FakeGitHub
 
 from app.edge.settings import Settings
@@ -21,6 +21,8 @@ NO_CREDENTIALS = {
     "github_app_private_key": None,
     "github_webhook_secret": None,
 }
+# The operator's pages need the admin token; GitHub's redirect back to the callback carries none.
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 async def test_registration_stores_credentials_and_switches_to_app_mode(
@@ -70,23 +72,29 @@ async def test_registration_stores_credentials_and_switches_to_app_mode(
     fake_github.webhook_secret = "not-the-secret"
     assert await fake_github.deliver("ping", {"zen": "x"}) == 401
 
-    # In App mode the pages show the status, and the callback cannot be replayed.
+    # In App mode the pages show the status, and the callback cannot be replayed: it sends
+    # the browser to the status page, which needs the token.
     async with aiohttp.ClientSession() as http:
-        async with http.get(public + "/") as status:
+        async with http.get(public + "/", headers=ADMIN) as status:
             html = await status.text()
             assert f"{new_app.id}" in html
             assert "installations/new" in html
             assert "BEGIN" not in html
             assert "whsec_" not in html
-        async with http.get(back) as again:
+        async with http.get(back, allow_redirects=False) as again:
+            assert (again.status, again.headers["Location"]) == (303, "/")
+        async with http.get(back, headers=ADMIN) as again:
             assert "canon-gate is running" in await again.text()
+        async with http.get(back) as again:
+            assert again.status == 401
+            assert str(new_app.id) not in await again.text()
 
 
 async def test_the_manifest_sent_to_github_is_filled_from_the_public_url(
     fake_github: FakeGitHub, start_gate: StartGate
 ) -> None:
     app = await start_gate(public_url="https://gate.example.com", **NO_CREDENTIALS)
-    async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
+    async with aiohttp.ClientSession() as http, http.get(app.url("/"), headers=ADMIN) as page:
         manifest = json.loads(form_value(await page.text(), "manifest"))
     assert manifest["hook_attributes"]["url"] == "https://gate.example.com/webhooks"
     assert manifest["redirect_url"] == "https://gate.example.com/setup/callback"
@@ -134,14 +142,16 @@ async def test_a_bad_organisation_name_is_refused_before_github(start_gate: Star
     app = await start_gate(**NO_CREDENTIALS)
     async with aiohttp.ClientSession() as http:
         form = {"manifest": "{}", "organization": "../../evil"}
-        async with http.post(app.url("/setup/register"), data=form, allow_redirects=False) as r:
+        async with http.post(
+            app.url("/setup/register"), data=form, headers=ADMIN, allow_redirects=False
+        ) as r:
             assert r.status == 400
             assert "&#x27;../../evil&#x27;" in await r.text()
 
 
 async def test_the_setup_page_warns_when_the_public_url_is_a_guess(start_gate: StartGate) -> None:
     app = await start_gate(public_url=None, **NO_CREDENTIALS)
-    async with aiohttp.ClientSession() as http, http.get(app.url("/")) as page:
+    async with aiohttp.ClientSession() as http, http.get(app.url("/"), headers=ADMIN) as page:
         html = await page.text()
     assert "PUBLIC_URL is not set" in html
     assert f"{app.url('/webhooks')}".replace("/webhooks", "") in html
@@ -153,13 +163,16 @@ async def test_in_app_mode_setup_shows_status_and_refuses_to_register(
 ) -> None:
     app = await start_gate(github_app_slug="canon-gate")
     async with aiohttp.ClientSession() as http:
-        async with http.get(app.url("/setup")) as page:
+        async with http.get(app.url("/setup"), headers=ADMIN) as page:
             html = await page.text()
         assert "canon-gate is running" in html
         assert "/apps/canon-gate/installations/new" in html
         assert "ops-webhook-secret" not in html
         assert "PRIVATE KEY" not in html
         async with http.post(
-            app.url("/setup/register"), data={"manifest": "{}"}, allow_redirects=False
+            app.url("/setup/register"),
+            data={"manifest": "{}"},
+            headers=ADMIN,
+            allow_redirects=False,
         ) as again:
             assert again.status == 303
