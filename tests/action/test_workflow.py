@@ -50,7 +50,7 @@ def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
     found = shutil.which("zizmor", path=str(Path(sys.prefix) / "bin")) or shutil.which("zizmor")
     if found is None:
         pytest.skip("zizmor is not installed (pip install zizmor)")
-    argv = [found, "--offline", "--no-progress", "--config", str(ROOT / "zizmor.yml")]
+    argv = [found, "--offline", "--no-progress", "--config", str(ROOT / "workflows/zizmor.yml")]
     return subprocess.run(
         [*argv, *map(str, paths)], capture_output=True, text=True, timeout=120, check=False
     )
