@@ -26,15 +26,18 @@ def installed() -> tuple[str | None, str | None]:
     return str(claude_agent_sdk.__version__), str(__cli_version__)
 
 
-def mismatch() -> str | None:
+PINNED = (CLAUDE_AGENT_SDK, CLAUDE_CODE)
+
+
+def mismatch(expected: tuple[str, str] = PINNED) -> str | None:
     """Say how the installed harness differs from the pinned one; None when it is the same."""
     sdk, cli = installed()
-    if (sdk, cli) == (CLAUDE_AGENT_SDK, CLAUDE_CODE):
+    if (sdk, cli) == expected:
         return None
     return (
         f"the installed harness (claude-agent-sdk {sdk or 'missing'}, claude CLI "
         f"{cli or 'missing'}) is not the one this action pins (claude-agent-sdk "
-        f"{CLAUDE_AGENT_SDK}, claude CLI {CLAUDE_CODE}); install it from the action's "
+        f"{expected[0]}, claude CLI {expected[1]}); install it from the action's "
         "requirements/action.txt"
     )
 

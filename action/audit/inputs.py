@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from action.pins import PINNED
+
 from action.config import Config
 
 
@@ -28,6 +30,8 @@ class AuditInputs:
     # its objects (the Action's base checkout at HEAD; the local CLI's repository at base_sha).
     base_git: Path | None = None
     base_commit: str = "HEAD"
+    # The harness the action's lock names (action/pins.py); any other installed one fails closed.
+    expected_harness: tuple[str, str] = PINNED
     # The hint results the Action's hints job wrote (it holds no model credential).
     hints_file: Path | None = None
     # Run the hints in this process: only the local CLI, on the user's own machine, does.

@@ -21,6 +21,7 @@ from action.audit.prepare import prepare
 from action.audit.redact import Redactor, secret_values
 from action.config import ConfigError, load_config
 from action.governance import governance_key, governs_from_git
+from action.pins import mismatch
 from action.report import ErrorKind, Report, RunInfo
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.harness import Harness
@@ -106,6 +107,10 @@ async def _audit(
     missing = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d and not d.is_dir()]
     if missing:
         return fail(report, f"a checkout is missing: {missing[0]}", ErrorKind.CRASH)
+    # Another SDK or CLI is another judge: never start a session with a harness the lock does
+    # not name.
+    if (other := mismatch(inputs.expected_harness)) is not None:
+        return fail(report, other, ErrorKind.CRASH)
     try:
         prepared = await prepare(inputs, config, session_env, tmp / "run")
     except HintsUnavailable as exc:

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
+from action.audit.inputs import AuditInputs
+from action.audit.runner import run_audit
 from action.report import ErrorKind, Report
 from action.session.harness import SdkHarness, SessionOutcome, SessionSpec
-from tests.action.support import BrokenStreamFake, assert_no_secrets, audit
+from tests.action.support import OAUTH, BrokenStreamFake, assert_no_secrets, audit
 
 pytestmark = pytest.mark.cli
 
@@ -178,3 +180,24 @@ async def test_malformed_stream_and_fallback(checkouts: tuple[Path, Path]) -> No
     assert [r.body.get("stream") for r in fake.message_requests][-1] is False
     # The CLI's made-up error message is not the model that audited.
     assert report.run.model != "<synthetic>"
+
+
+async def test_a_harness_other_than_the_pinned_one_never_starts_a_session(
+    checkouts: tuple[Path, Path], fake: FakeAnthropic
+) -> None:
+    """Issue 10: another SDK or CLI is another judge; the runner refuses it, fail closed."""
+    base, head = checkouts
+    inputs = AuditInputs(
+        base_dir=base,
+        head_dir=head,
+        pr=7,
+        head_sha="h" * 40,
+        base_sha="b" * 40,
+        expected_harness=("0.0.1", "9.9.9"),
+    )
+    env = {"CLAUDE_CODE_OAUTH_TOKEN": OAUTH, "ANTHROPIC_BASE_URL": fake.url}
+    report = await run_audit(inputs, env, SdkHarness())
+    assert report.status == "not_evaluated"
+    assert report.error_kind is ErrorKind.CRASH
+    assert (report.error or "").startswith("the installed harness (claude-agent-sdk")
+    assert fake.requests == []  # no session was started
