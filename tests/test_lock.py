@@ -1,4 +1,4 @@
-"""Reproducible installs: uv.lock is the one source, its exports are current, the judge is pinned."""
+"""Reproducible installs: uv.lock is the one source, its exports are current, the judge pinned."""
 
 from __future__ import annotations
 

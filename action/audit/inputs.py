@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from action.pins import PINNED
-
 from action.config import Config
+from action.pins import PINNED
 
 
 @dataclass(frozen=True)
