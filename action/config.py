@@ -13,10 +13,18 @@ neither plane owns is an error: a misspelt key silently ignored would weaken the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from action.errors import CanonGateError
 
@@ -45,6 +53,8 @@ class CanonConfig(_Section):
 # (45 minutes) leaves room after it for a queued job. See the README, "Time limits".
 JOB_TIMEOUT_SECONDS = 30 * 60
 SESSION_WALL_TIME_MAX = 25 * 60
+# The hints run before the audit, in their own 10-minute job; together they must end inside it.
+HINTS_BUDGET_SECONDS = 8 * 60
 
 
 class Limits(_Section):
@@ -92,6 +102,66 @@ class Structure(_Section):
         return frozenset(DEFAULT_STATUSES) | frozenset(self.statuses)
 
 
+# A gate's name becomes its check run's, `canon-gate/<name>`; `structure` is the structural check's.
+GATE_NAME = r"^[a-z0-9-]+$"
+RESERVED_GATE_NAMES = frozenset({"structure"})
+
+
+class GateLimits(_Section):
+    """A gate's own limits; each one unset falls back to the top-level `limits`."""
+
+    max_turns: int | None = Field(default=None, ge=1, le=500)
+    max_budget_usd: float | None = Field(default=None, gt=0)
+    wall_time_seconds: int | None = Field(default=None, ge=10, le=SESSION_WALL_TIME_MAX)
+
+
+class Gate(_Section):
+    """One gate: a session whose task is its persona's canon, over its own paths."""
+
+    name: str = Field(pattern=GATE_NAME, max_length=40)
+    # Canon documents (URI, path or stem) whose text is the gate's task, in force at the base.
+    persona: list[str] = Field(min_length=1)
+    paths: list[str] = Field(default_factory=lambda: ["**"])
+    exclude: list[str] = Field(default_factory=list)
+    model: str | None = None
+    limits: GateLimits = Field(default_factory=GateLimits)
+    # What must pass before this gate's session is paid for: `structure`, or other gates.
+    needs: list[str] = Field(default_factory=list)
+
+
+def _check_gates(gates: list[Gate] | None) -> list[Gate] | None:
+    """Names unique and not reserved; needs known, acyclic, at most one gate deep."""
+    if gates is None:
+        return None
+    names = [g.name for g in gates]
+    for name in names:
+        if name in RESERVED_GATE_NAMES:
+            raise ValueError(f"the gate name `{name}` is reserved for the structural check")
+        if names.count(name) > 1:
+            raise ValueError(f"two gates are named `{name}`")
+    known = set(names) | RESERVED_GATE_NAMES
+    by_name = {g.name: g for g in gates}
+    for gate in gates:
+        for need in gate.needs:
+            if need not in known:
+                raise ValueError(f"gate `{gate.name}` needs `{need}`, which is no gate")
+            if need == gate.name:
+                raise ValueError(f"gate `{gate.name}` needs itself")
+            # Gates run in two waves: those that need only `structure`, then those that need
+            # gates of the first wave. A deeper chain (or a cycle) is refused.
+            needed = by_name.get(need)
+            deeper = [n for n in needed.needs if n in by_name] if needed is not None else []
+            if deeper:
+                raise ValueError(
+                    f"gate `{gate.name}` needs `{need}`, which itself needs `{deeper[0]}`: a gate "
+                    "may need the structural check and gates that need nothing but it"
+                )
+    return gates
+
+
+Gates = Annotated[list[Gate] | None, AfterValidator(_check_gates)]
+
+
 class Waivers(_Section):
     # Separation of duties: by default a PR's author may not waive findings on their own PR.
     allow_author: bool = False
@@ -123,6 +193,18 @@ class Config(_View):
     audit: AuditScope = Field(default_factory=AuditScope)
     forks: Forks = Field(default_factory=Forks)
     structure: Structure = Field(default_factory=Structure)
+    # None: one gate, `canon-gate`, with the built-in role (as before gates existed).
+    gates: Gates = None
+
+    @field_validator("hints")
+    @classmethod
+    def _hints_fit_their_job(cls, hints: list[Hint]) -> list[Hint]:
+        total = sum(h.timeout_seconds for h in hints)
+        if total > HINTS_BUDGET_SECONDS:
+            raise ValueError(
+                f"the hints may take {total} s together; their job allows {HINTS_BUDGET_SECONDS} s"
+            )
+        return hints
 
 
 class AppConfig(_View):
@@ -134,6 +216,7 @@ class AppConfig(_View):
 
     canon: CanonConfig = Field(default_factory=CanonConfig)
     limits: Limits = Field(default_factory=Limits)
+    gates: Gates = None
     # Every verdict and waiver is committed to the `canon-gate/ledger` branch unless this is false.
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.

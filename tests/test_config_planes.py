@@ -26,8 +26,8 @@ def test_each_plane_reads_its_own_sections_and_sets_the_others_aside() -> None:
 
 
 def test_the_planes_share_only_the_keys_both_read() -> None:
-    # The App needs the canon paths (governance key) and the session limits; the rest has one owner.
-    assert ACTION_KEYS & APP_KEYS == SHARED_KEYS == {"canon", "limits"}
+    # The App needs the canon paths (governance key), the limits and the gates (their checks).
+    assert ACTION_KEYS & APP_KEYS == SHARED_KEYS == {"canon", "limits", "gates"}
     assert {"canon", "limits", "hints"} <= ACTION_KEYS
     assert {"ledger", "comment"} <= APP_KEYS
 
@@ -49,3 +49,38 @@ def test_the_session_must_end_inside_the_audit_job() -> None:
     with pytest.raises(ConfigError, match=r"line 2: `limits.wall_time_seconds`"):
         parse_config("limits:\n  wall_time_seconds: 3600\n")
     assert parse_config("limits:\n  wall_time_seconds: 1500\n").limits.wall_time_seconds == 1500
+
+
+GATE = "  - name: {name}\n    persona: [canon/personas/{name}.md]\n"
+
+
+@pytest.mark.parametrize(
+    ("gates", "says"),
+    [
+        (GATE.format(name="a") + GATE.format(name="a"), "two gates are named `a`"),
+        (GATE.format(name="structure"), "reserved for the structural check"),
+        (GATE.format(name="a") + "    needs: [nowhere]\n", "needs `nowhere`, which is no gate"),
+        (
+            GATE.format(name="a") + "    needs: [b]\n" + GATE.format(name="b") + "    needs: [a]\n",
+            "which itself needs",
+        ),
+        ("  - name: Code_Sync\n    persona: [x]\n", "gates.0.name"),
+        ("  - name: a\n    persona: []\n", "gates.0.persona"),
+    ],
+)
+def test_an_invalid_gate_config_is_an_error_in_both_planes(gates: str, says: str) -> None:
+    for view in (Config, AppConfig):
+        with pytest.raises(ConfigError, match=r"line \d+: `gates") as raised:
+            parse_config("gates:\n" + gates, view=view)
+        assert says in str(raised.value)
+
+
+def test_a_gate_may_need_structure_and_first_wave_gates() -> None:
+    text = "gates:\n" + GATE.format(name="smoke") + "    needs: [structure]\n"
+    text += GATE.format(name="code-sync") + "    needs: [structure, smoke]\n"
+    gates = parse_config(text).gates
+    assert gates is not None
+    assert [(g.name, g.needs) for g in gates] == [
+        ("smoke", ["structure"]),
+        ("code-sync", ["structure", "smoke"]),
+    ]

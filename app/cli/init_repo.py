@@ -93,6 +93,19 @@ structure:
     - uri
     - title
     - status
+
+# Several gates, each its own check run `canon-gate/<name>`, each a session whose task is the
+# text of its persona documents in the canon (null: one gate, `canon-gate`, with the built-in
+# audit). With gates, `canon-gate` is their aggregate. For example:
+#   gates:
+#     - name: code-sync                  # check run canon-gate/code-sync
+#       persona: [canon/personas/code-auditor.md]
+#       paths: ["src/**", "canon/**"]    # a change elsewhere concludes neutral, no session
+#       exclude: ["**/*.lock"]
+#       model: null                      # the top-level model unless set
+#       limits: {max_turns: 30, max_budget_usd: 2}
+#       needs: [structure]               # run only once these passed (structure, or gates)
+gates: null
 """
 
 
