@@ -90,7 +90,7 @@ async def _audit(
         return fail(
             report,
             "awaiting a maintainer: this PR comes from a fork and `forks.require_approval` is on; "
-            "a maintainer's `/canon-gate rerun` (or a dispatch with approved=true) "
+            "a maintainer's `/canon-gate approve <head-sha>` (or a dispatch with approved=true) "
             "starts the audit",
             ErrorKind.AWAITING_APPROVAL,
         )

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from action.config import CONFIG_PATH
-from action.markdown import inline, one_line, shorten
+from action.markdown import fenced, inline, one_line, shorten
 from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, Report
 from app.judge import render
 from app.judge.checkrun import CheckRunResult
@@ -164,17 +164,25 @@ def overdue(
     )
 
 
-def awaiting_approval(*, links: Links = _NO_LINKS) -> CheckRunResult:
-    """Conclude `action_required` for a fork PR that waits for a maintainer's approval."""
+def awaiting_approval(head_sha: str | None = None, *, links: Links = _NO_LINKS) -> CheckRunResult:
+    """Conclude `action_required` for a fork PR that waits for a maintainer's approval.
+
+    The approval names the head the maintainer reviewed, so a push after the review needs a new
+    one: `/canon-gate approve <sha>`.
+    """
+    command = f"/canon-gate approve {head_sha}" if head_sha else "/canon-gate approve <head-sha>"
     parts = [
         render.headline("✋", "Waiting for a maintainer"),
         "This pull request comes from a fork. Before the audit session reads it, someone with "
-        "write access must comment `/canon-gate rerun` on the pull request (or press **Re-run**).",
+        "write access must review the change and approve the commit they reviewed, in a comment "
+        "on the pull request:",
+        fenced(command, "text"),
+        "A push after the approval needs a new one, for the new head.",
         links.markdown(),
     ]
     return CheckRunResult(
         conclusion="action_required",
-        title="Waiting for a maintainer's /canon-gate rerun",
+        title="Waiting for a maintainer's /canon-gate approve",
         summary=render.page(parts, links),
     )
 

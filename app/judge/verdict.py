@@ -156,7 +156,7 @@ def _not_evaluated(report: Report, links: Links, notes: Sequence[str]) -> CheckR
     """A report whose session did not complete: never success, whatever its findings."""
     error = report.error or ""
     if report.error_kind is ErrorKind.AWAITING_APPROVAL:
-        return outcomes.awaiting_approval(links=links)
+        return outcomes.awaiting_approval(report.run.head_sha, links=links)
     first_line = error.strip().splitlines()[0] if error.strip() else "error"
     result = outcomes.not_evaluated(
         shorten(first_line, 120), detail=error, links=links, report=report, notes=notes

@@ -337,7 +337,8 @@ async def test_a_fork_waiting_for_a_maintainer_asks_for_action(gate: Gate) -> No
         ),
     )
     assert check.conclusion == "action_required"
-    assert "/canon-gate rerun" in check.output["summary"]
+    # The approval names the head under review: the exact command to comment, with the SHA.
+    assert f"/canon-gate approve {check.head_sha}" in check.output["summary"]
 
 
 async def test_a_setup_problem_in_the_runner_asks_for_action_never_success(gate: Gate) -> None:

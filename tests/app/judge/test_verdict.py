@@ -280,9 +280,9 @@ def test_simple_states() -> None:
     assert overdue.conclusion == "timed_out"
     assert "30 minutes" in overdue.summary
     assert "2026-01-01T00:00:00+00:00" in overdue.summary
-    approval = outcomes.awaiting_approval(links=LINKS)
+    approval = outcomes.awaiting_approval("c" * 40, links=LINKS)
     assert approval.conclusion == "action_required"
-    assert "/canon-gate rerun" in approval.summary
+    assert f"/canon-gate approve {'c' * 40}" in approval.summary
     duplicate = outcomes.duplicate(42)
     assert duplicate.conclusion == "cancelled"
     for result in (superseded, overdue, approval, duplicate):
