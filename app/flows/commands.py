@@ -27,7 +27,7 @@ from app.edge.repos import get_pull, permission_of
 from app.events import IssueCommentEvent, PullRequest, Repository
 from app.flows.governance import read_governance
 from app.flows.start import start_audit
-from app.judge import commands, verdict
+from app.judge import commands, grants, replies, verdict
 from app.judge.checkrun import CheckRunResult
 from app.judge.conclude import Governance
 from app.judge.correlate import AuditKey, trigger_of
@@ -42,7 +42,7 @@ router = Router()
 async def on_comment(event: sansio.Event, ctx: Context) -> None:
     ev = IssueCommentEvent.model_validate(event.data)
     command = commands.parse_command(ev.comment.body)
-    if command is None or commands.is_bot(
+    if command is None or grants.is_bot(
         ev.comment.user.login, ev.comment.user.type, ctx.settings.github_app_slug
     ):
         return
@@ -51,7 +51,7 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
     on_pr = ev.issue.pull_request is not None
     help_asked = ev.action == "created" and isinstance(command, commands.Help)
     needs_permission = on_pr and not help_asked
-    comment_ctx = commands.CommentContext(
+    comment_ctx = grants.CommentContext(
         action=ev.action or "created",
         on_pull_request=on_pr,
         sender_login=ev.comment.user.login,
@@ -61,12 +61,12 @@ async def on_comment(event: sansio.Event, ctx: Context) -> None:
         else None,
         app_slug=ctx.settings.github_app_slug,
     )
-    decision = commands.check_command(comment_ctx, command)
+    decision = grants.check_command(comment_ctx, command)
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": number}
     log.info("command.decided", extra={**fields, "decision": type(decision).__name__})
-    if isinstance(decision, commands.Ignored):
+    if isinstance(decision, grants.Ignored):
         return
-    if isinstance(decision, commands.Refused):
+    if isinstance(decision, grants.Refused):
         await reply(gh, repo, number, decision.reply)
     elif isinstance(command, commands.Help):
         await _help(ctx, gh, repo, number, on_pr=on_pr)
@@ -83,7 +83,7 @@ async def _help(ctx: Context, gh: GitHubAPI, repo: Repository, number: int, *, o
         governance = await _governance(ctx, gh, repo, await get_pull(gh, repo, number))
         if governance.history is not None:
             in_force = governance.history.waivers_in_force()
-    await reply(gh, repo, number, commands.help_reply(in_force))
+    await reply(gh, repo, number, replies.help_reply(in_force))
 
 
 async def _governance(
@@ -101,7 +101,7 @@ async def _start(
     repo: Repository,
     ev: IssueCommentEvent,
     command: commands.Approve | commands.Rerun,
-    decision: commands.Decision,
+    decision: grants.Decision,
 ) -> None:
     """Audit the PR's current head again; only `approve` of that very head is a fork's go-ahead.
 
@@ -111,8 +111,8 @@ async def _start(
     number = ev.issue.number
     pull = await get_pull(gh, repo, number)
     if isinstance(command, commands.Approve):
-        decision = commands.check_approval(decision, command, pull.head.sha)
-    if isinstance(decision, commands.Refused):
+        decision = grants.check_approval(decision, command, pull.head.sha)
+    if isinstance(decision, grants.Refused):
         await reply(gh, repo, number, decision.reply)
         return
     key = AuditKey(number, pull.head.sha, pull.base.sha, trigger=trigger_of(ctx.delivery_id))
@@ -121,7 +121,7 @@ async def _start(
     await react(gh, repo, ev.comment.id, "rocket")
     head_repo = pull.head.repo.full_name if pull.head.repo else None
     if started is not None and not approved and head_repo != repo.full_name:
-        await reply(gh, repo, number, commands.fork_rerun_reply(pull.head.sha))
+        await reply(gh, repo, number, replies.fork_rerun_reply(pull.head.sha))
 
 
 async def _change_waiver(
@@ -130,7 +130,7 @@ async def _change_waiver(
     repo: Repository,
     ev: IssueCommentEvent,
     command: commands.Waive | commands.Unwaive,
-    decision: commands.Decision,
+    decision: grants.Decision,
 ) -> None:
     """Record a waiver or unwaiver, then post the verdict recomputed from the ledger if it may.
 
@@ -149,7 +149,7 @@ async def _change_waiver(
     in_force = history.waivers_in_force(now) if history else {}
     latest = history.latest if history else None
     if isinstance(command, commands.Waive):
-        decision = commands.check_waiver(
+        decision = grants.check_waiver(
             decision,
             command,
             latest.report if latest else None,
@@ -159,14 +159,12 @@ async def _change_waiver(
             policy=config.waivers,
         )
     else:
-        decision = commands.check_unwaiver(
-            decision, command, in_force, ledger_enabled=config.ledger
-        )
-    if isinstance(decision, commands.Refused):
+        decision = grants.check_unwaiver(decision, command, in_force, ledger_enabled=config.ledger)
+    if isinstance(decision, grants.Refused):
         await reply(gh, repo, number, decision.reply)
         return
-    if not isinstance(decision, commands.Accepted) or history is None:
-        await reply(gh, repo, number, commands.ledger_unreadable_reply(governance.notes))
+    if not isinstance(decision, grants.Accepted) or history is None:
+        await reply(gh, repo, number, replies.ledger_unreadable_reply(governance.notes))
         return
     change = _change(command, comment.user.login, now, number, pull.head.sha, config.waivers)
     if isinstance(change, records.Waiver):
@@ -174,8 +172,8 @@ async def _change_waiver(
     else:
         in_force = {k: w for k, w in in_force.items() if k != change.finding_id}
     runs = await checks.list_runs(gh, repo, pull.head.sha, ctx.github_app.app_id)
-    running = commands.audit_running(runs, number)
-    blocker = commands.recompute_blocker(
+    running = grants.audit_running(runs, number)
+    blocker = grants.recompute_blocker(
         latest, head_sha=pull.head.sha, key=governance.key, active=running
     )
     result = _recompute(history, latest, in_force) if latest and not blocker else None
@@ -192,7 +190,7 @@ async def _change_waiver(
         try:
             await store.write_record(gh, repo.full_name, record, ctx.github_app.seal)
         except store.LedgerError as exc:
-            answer = commands.not_recorded_reply(command.finding_id, str(exc))
+            answer = replies.not_recorded_reply(command.finding_id, str(exc))
             await reply(gh, repo, number, answer)
             return
         if running:
@@ -202,7 +200,7 @@ async def _change_waiver(
             if meanwhile is not None:
                 latest, result, governance = meanwhile
         if result is None:
-            answer = commands.deferred_reply(_changed(change, None), blocker or "", running=running)
+            answer = replies.deferred_reply(_changed(change, None), blocker or "", running=running)
             await reply(gh, repo, number, answer)
             return
     if result is None or latest is None:
@@ -212,7 +210,7 @@ async def _change_waiver(
         latest.head_sha,
         latest.base_sha or "",
         governance=governance.key,
-        trigger=trigger_of(f"{commands.COMMENT_TRIGGER}{comment.id}"),
+        trigger=trigger_of(f"{grants.COMMENT_TRIGGER}{comment.id}"),
     )
     posted = await checks.ensure_concluded(
         gh, repo, latest.head_sha, result, app_id=ctx.github_app.app_id, external_id=key.external_id
@@ -237,7 +235,7 @@ async def _concluded_meanwhile(
         return None
     if seen is not None and newest.recorded_at <= seen.recorded_at:
         return None  # nothing concluded: the running audit reads this change when it does
-    if commands.recompute_blocker(newest, head_sha=pull.head.sha, key=governance.key, active=False):
+    if grants.recompute_blocker(newest, head_sha=pull.head.sha, key=governance.key, active=False):
         return None
     return newest, _recompute(history, newest, history.waivers_in_force(now)), governance
 
@@ -297,10 +295,10 @@ def _recorded(history: records.History, comment_url: str | None) -> bool:
 
 def _changed(change: records.Waiver | records.Unwaiver, conclusion: str | None) -> str:
     if isinstance(change, records.Waiver):
-        return commands.waived_reply(
+        return replies.waived_reply(
             change.finding_id, change.reason, conclusion, expires_at=change.expires_at
         )
-    return commands.unwaived_reply(change.finding_id, conclusion)
+    return replies.unwaived_reply(change.finding_id, conclusion)
 
 
 def _recompute(

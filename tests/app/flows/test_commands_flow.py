@@ -43,7 +43,7 @@ async def open_fork_pull(gate: Gate, number: int) -> object:
     return pull
 
 
-@pytest.mark.parametrize("length", [7, 12, 40])
+@pytest.mark.parametrize("length", [12, 20, 40])
 async def test_approve_of_the_current_head_is_the_go_ahead_for_a_fork(
     gate: Gate, length: int
 ) -> None:
@@ -61,10 +61,10 @@ async def test_approve_of_a_head_that_moved_is_refused_naming_the_current_one(
     reviewed = pull.head_sha
     # The fork's author pushes after the maintainer reviewed, before the App reads the comment.
     gate.repo.push(pull, {"docs/guide.md": "y\n"})
-    assert await comment(gate, pull, f"/canon-gate approve {reviewed[:7]}") == 200
+    assert await comment(gate, pull, f"/canon-gate approve {reviewed[:12]}") == 200
     assert dispatched(gate, 62) == ["false"]  # nothing was approved or started
     [answer] = replies(gate, 62)
-    assert answer.startswith(f"`{reviewed[:7]}` is not the head of this pull request")
+    assert answer.startswith(f"`{reviewed[:12]}` is not the head of this pull request")
     assert pull.head_sha in answer
 
 
@@ -92,6 +92,8 @@ async def test_rerun_of_a_pr_from_the_repository_itself_needs_no_reply(gate: Gat
     [
         ("/canon-gate approve", "Which commit?"),
         ("/canon-gate approve abc12", "abc12 is not a commit SHA"),
+        # 7 digits are 28 bits: a fork author could forge a commit with that prefix in minutes.
+        ("/canon-gate approve abcdef1", "abcdef1 is not a commit SHA"),
         ("/canon-gate approve nothex1", "nothex1 is not a commit SHA"),
     ],
 )

@@ -12,30 +12,31 @@ from action.report import Classification, Finding, Kind, Location, Report, RunIn
 from app.events import CheckRun
 from app.judge.commands import (
     HELP,
-    Accepted,
     Approve,
     Command,
-    CommentContext,
-    Decision,
     Help,
-    Ignored,
     Malformed,
-    Refused,
     Rerun,
     Unwaive,
     Waive,
+    parse_command,
+)
+from app.judge.correlate import AuditKey
+from app.judge.grants import (
+    Accepted,
+    CommentContext,
+    Decision,
+    Ignored,
+    Refused,
     audit_running,
     check_approval,
     check_command,
     check_unwaiver,
     check_waiver,
-    help_reply,
     is_bot,
-    parse_command,
     recompute_blocker,
-    waived_reply,
 )
-from app.judge.correlate import AuditKey
+from app.judge.replies import help_reply, waived_reply
 from app.ledger.records import Audited, AuditRecord, Waiver, audit_record, waivers_in_force
 
 FID = "cg-0123abcd45"
@@ -169,7 +170,7 @@ def test_malformed_commands_say_what_is_wrong(body: str, needle: str) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("/canon-gate approve ABCDEF1", Approve("abcdef1")),
+        ("/canon-gate approve ABCDEF123456", Approve("abcdef123456")),
         ("/canon-gate approve " + "0" * 40, Approve("0" * 40)),
     ],
 )
