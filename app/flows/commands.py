@@ -33,6 +33,7 @@ from app.judge.conclude import Governance
 from app.judge.correlate import AuditKey, trigger_of
 from app.judge.lifecycle import compare
 from app.ledger import records, store
+from app.ledger.waivers import Unwaiver, Waiver
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -167,7 +168,7 @@ async def _change_waiver(
         await reply(gh, repo, number, replies.ledger_unreadable_reply(governance.notes))
         return
     change = _change(command, comment.user.login, now, number, pull.head.sha, config.waivers)
-    if isinstance(change, records.Waiver):
+    if isinstance(change, Waiver):
         in_force = {**in_force, change.finding_id: change}
     else:
         in_force = {k: w for k, w in in_force.items() if k != change.finding_id}
@@ -247,12 +248,12 @@ def _change(
     pr: int,
     head_sha: str,
     policy: Waivers,
-) -> records.Waiver | records.Unwaiver:
+) -> Waiver | Unwaiver:
     """The waiver or unwaiver a command records; a waiver's expiry is fixed when it is granted."""
     if isinstance(command, commands.Unwaive):
-        return records.Unwaiver(command.finding_id, user, now, pr)
+        return Unwaiver(command.finding_id, user, now, pr)
     days = policy.expire_days
-    return records.Waiver(
+    return Waiver(
         finding_id=command.finding_id,
         reason=command.reason,
         user=user,
@@ -264,7 +265,7 @@ def _change(
 
 
 def _record(
-    change: records.Waiver | records.Unwaiver,
+    change: Waiver | Unwaiver,
     repo: str,
     *,
     head_sha: str,
@@ -273,7 +274,7 @@ def _record(
     conclusion: str | None,
     comment_url: str | None,
 ) -> records.WaiverRecord | records.UnwaiverRecord:
-    if isinstance(change, records.Waiver):
+    if isinstance(change, Waiver):
         return records.waiver_record(
             change, repo=repo, finding=finding, conclusion=conclusion, comment_url=comment_url
         )
@@ -293,8 +294,8 @@ def _recorded(history: records.History, comment_url: str | None) -> bool:
     return comment_url is not None and comment_url in urls
 
 
-def _changed(change: records.Waiver | records.Unwaiver, conclusion: str | None) -> str:
-    if isinstance(change, records.Waiver):
+def _changed(change: Waiver | Unwaiver, conclusion: str | None) -> str:
+    if isinstance(change, Waiver):
         return replies.waived_reply(
             change.finding_id, change.reason, conclusion, expires_at=change.expires_at
         )
@@ -302,7 +303,7 @@ def _changed(change: records.Waiver | records.Unwaiver, conclusion: str | None) 
 
 
 def _recompute(
-    history: records.History, latest: records.AuditRecord, in_force: dict[str, records.Waiver]
+    history: records.History, latest: records.AuditRecord, in_force: dict[str, Waiver]
 ) -> CheckRunResult:
     """The verdict of the latest recorded report under the changed waivers (no new session)."""
     previous = history.previous(latest.check_run_id)

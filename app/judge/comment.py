@@ -13,7 +13,7 @@ from typing import Any
 from action.markdown import cell
 from action.report import Finding
 from app.judge.lifecycle import FindingState, Lifecycle
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 MARKER = "<!-- canon-gate:lifecycle -->"
 # GitHub caps an issue comment body at 65,536 characters.

@@ -15,7 +15,8 @@ from app.events import CheckRun
 from app.judge.checkrun import ACTIVE
 from app.judge.commands import PREFIX, Approve, Command, Help, Malformed, Rerun, Unwaive, Waive
 from app.judge.correlate import parse_external_id
-from app.ledger.records import AuditRecord, Waiver
+from app.ledger.records import AuditRecord
+from app.ledger.waivers import Waiver
 
 # The trigger of a check run that carries a waiver change's recomputed verdict, not an audit.
 COMMENT_TRIGGER = "comment-"

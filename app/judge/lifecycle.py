@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from action.report import Finding, Report
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 
 class FindingState(StrEnum):

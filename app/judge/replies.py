@@ -10,7 +10,7 @@ from datetime import datetime
 
 from action.markdown import inline, shorten
 from app.judge.commands import HELP, PREFIX
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 
 def fork_rerun_reply(head_sha: str) -> str:

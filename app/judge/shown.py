@@ -7,7 +7,7 @@ from typing import Literal
 
 from action.report import Finding
 from app.judge.lifecycle import FindingState
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 Level = Literal["notice", "warning", "failure"]
 

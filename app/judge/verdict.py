@@ -20,7 +20,7 @@ from app.judge.lifecycle import FindingState, Lifecycle
 from app.judge.links import Links
 from app.judge.render import plural
 from app.judge.shown import Shown
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 _NO_WAIVERS: Mapping[str, Waiver] = MappingProxyType({})
 _NO_LINKS = Links()

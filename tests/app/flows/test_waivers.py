@@ -11,10 +11,11 @@ from aiohttp import web
 from appkit import Gate, artifact, finding, governance_key_at, report, report_for
 
 from app.ledger.history import LIFECYCLE_AUDITS
-from app.ledger.records import Waiver, record_path, waiver_record
+from app.ledger.records import record_path, waiver_record
 from app.ledger.seal import Seal
 from app.ledger.store import BRANCH
 from app.ledger.trust import seal_record
+from app.ledger.waivers import Waiver
 from tests.app.flows.test_governance import audit, comment, ledger_files, replies
 from tests.app.ledger.ledgerkit import judged_record
 

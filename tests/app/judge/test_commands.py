@@ -37,7 +37,8 @@ from app.judge.grants import (
     recompute_blocker,
 )
 from app.judge.replies import help_reply, waived_reply
-from app.ledger.records import Audited, AuditRecord, Waiver, audit_record, waivers_in_force
+from app.ledger.records import AuditRecord, audit_record
+from app.ledger.waivers import Audited, Waiver, waivers_in_force
 
 FID = "cg-0123abcd45"
 

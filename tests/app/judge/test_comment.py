@@ -9,7 +9,7 @@ from appkit import finding
 from action.report import Classification, Report
 from app.judge.comment import MARKER, Create, ExistingComment, Update, choose, render
 from app.judge.lifecycle import compare
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 F1, F2, F3, F4 = (f"cg-00000000b{i}" for i in range(1, 5))
 

@@ -26,7 +26,7 @@ from app.judge.annotations import MAX_MESSAGE_BYTES, annotation, annotation_mess
 from app.judge.lifecycle import FindingState
 from app.judge.links import Links
 from app.judge.shown import Shown
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 LINKS = Links(artifact_url="https://example.test/artifact")
 UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")

@@ -29,7 +29,7 @@ from app.judge.lifecycle import Lifecycle, compare
 from app.judge.links import Links
 from app.judge.render import SUMMARY_MARKER
 from app.judge.structure import structure_result
-from app.ledger.records import Waiver
+from app.ledger.waivers import Waiver
 
 LINKS = Links(
     workflow_run_url="https://github.com/o/r/actions/runs/7",

@@ -11,9 +11,10 @@ from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
 from app.judge.verdict import assess
-from app.ledger.records import AuditRecord, Waiver, audit_record, waiver_record
+from app.ledger.records import AuditRecord, audit_record, waiver_record
 from app.ledger.seal import Seal
 from app.ledger.store import LedgerCommit, write_record
+from app.ledger.waivers import Waiver
 
 INSTALLATION = INSTALLATION_ID
 REPO = REPO_NAME

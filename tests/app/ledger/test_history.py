@@ -14,18 +14,10 @@ from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
 from app.ledger.history import LIFECYCLE_AUDITS, read_history
-from app.ledger.records import (
-    Audited,
-    Record,
-    Unwaiver,
-    Waiver,
-    record_path,
-    settle_waivers,
-    unwaiver_record,
-    waiver_record,
-)
+from app.ledger.records import Record, record_path, unwaiver_record, waiver_record
 from app.ledger.store import BRANCH, commit_files
 from app.ledger.trust import seal_record
+from app.ledger.waivers import Audited, Unwaiver, Waiver, settle_waivers
 from tests.app.ledger.ledgerkit import REPO, SEAL, T0, judged_record
 
 X, Y = "cg-00000000b1", "cg-00000000b2"

@@ -12,7 +12,6 @@ from app.ledger.records import (
     README,
     AuditRecord,
     History,
-    Waiver,
     WaiverRecord,
     audit_record,
     commit_message,
@@ -21,6 +20,7 @@ from app.ledger.records import (
     waiver_record,
 )
 from app.ledger.trust import seal_record
+from app.ledger.waivers import Waiver
 from tests.app.ledger.ledgerkit import REPO, SEAL, T0, judged_record
 
 F1, F2, F3 = "cg-0000000001", "cg-0000000002", "cg-0000000003"

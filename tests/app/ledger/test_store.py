@@ -16,7 +16,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from action.report import Report
 from app.ledger.history import read_history
-from app.ledger.records import README_PATH, AuditRecord, History, Waiver, audit_record
+from app.ledger.records import README_PATH, AuditRecord, History, audit_record
 from app.ledger.store import (
     BRANCH,
     LedgerContended,
@@ -24,6 +24,7 @@ from app.ledger.store import (
     LedgerWriteRefused,
     write_record,
 )
+from app.ledger.waivers import Waiver
 from tests.app.ledger.ledgerkit import (
     REPO,
     SEAL,
