@@ -7,6 +7,7 @@ atomic commit per event with the Git Data API, and the ref update is a compare-a
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -93,6 +94,8 @@ def _refusal(exc: BadRequest, step: str, creating: bool) -> LedgerWriteRefused:
         why = "the App's token cannot write this repository's contents (Contents: write)"
     elif status == HTTPStatus.FORBIDDEN:
         why = "the App lacks Contents: write permission here, or a rule blocks the branch"
+    elif status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+        why = "the record is larger than GitHub accepts"
     else:
         why = f"a branch rule or protection on `{BRANCH}` refused the update"
     return LedgerWriteRefused(f"{why} (GitHub answered {status} to {step}: {said})")
@@ -102,7 +105,7 @@ def _refusable(exc: BadRequest) -> bool:
     # Rate limits are transient; they propagate for the caller's retry or the delivery log.
     if isinstance(exc, RateLimitExceeded) or "retry-after" in {k.lower() for k in exc.headers}:
         return False
-    return exc.status_code in {403, 404, 409, 422}
+    return exc.status_code in {403, 404, 409, 413, 422}
 
 
 async def _read_head(gh: GitHubAPI, repo: str) -> _Head | None:
@@ -122,6 +125,29 @@ class _Race(CanonGateError):
     """Another writer moved the branch between our read and our compare-and-swap."""
 
 
+# A record holds its whole report, which can be megabytes: a tree request carrying it inline
+# would be refused, so large files go up as blobs first (GitHub allows them up to 100 MB).
+INLINE_LIMIT = 64 * 1024
+
+
+async def _entry(gh: GitHubAPI, repo: str, path: str, text: str) -> dict[str, str]:
+    """A tree entry for one file: inline when small, else a blob uploaded on its own."""
+    data = text.encode()
+    entry = {"path": path, "mode": "100644", "type": "blob"}
+    if len(data) <= INLINE_LIMIT:
+        return {**entry, "content": text}
+    try:
+        blob: Any = await gh.post(
+            f"/repos/{repo}/git/blobs",
+            data={"content": base64.b64encode(data).decode(), "encoding": "base64"},
+        )
+    except BadRequest as exc:
+        if _refusable(exc):
+            raise _refusal(exc, "POST git/blobs", creating=False) from exc
+        raise
+    return {**entry, "sha": str(blob["sha"])}
+
+
 async def commit_files(
     gh: GitHubAPI,
     repo: str,
@@ -135,10 +161,8 @@ async def commit_files(
     The ref moves only by fast-forward; when another writer moved it first, re-read and rebuild
     on top of it, up to `attempts` times, with jittered backoff so racing writers spread out.
     """
-    blobs = {README_PATH: README, **files}
     entries = [
-        {"path": path, "mode": "100644", "type": "blob", "content": text}
-        for path, text in blobs.items()
+        await _entry(gh, repo, path, text) for path, text in {README_PATH: README, **files}.items()
     ]
     path = next(iter(files), README_PATH)
     try:

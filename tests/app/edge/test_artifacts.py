@@ -18,6 +18,7 @@ from appkit import Gate, finding, report_for
 
 from action.report import Classification, Kind, Report
 from app.judge.artifact import MAX_ARTIFACT_BYTES
+from app.ledger.store import BRANCH
 
 
 def deflated(entries: dict[str, bytes]) -> bytes:
@@ -140,3 +141,23 @@ async def test_two_entries_named_report_json_are_not_evaluated(gate: Gate) -> No
     check = gate.repo.check_runs[check.id]
     assert check.conclusion == "failure"
     assert check.output["title"].startswith("Not evaluated: the artifact must hold exactly")
+
+
+async def test_a_large_report_is_judged_and_recorded_with_the_ledger_on(gate: Gate) -> None:
+    """A record holds its whole report: megabytes go up as a blob, never inline in a tree."""
+    pull = gate.repo.open_pull(33, {"docs/guide.md": "# Guide\n"})
+    opened = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", opened) == 200
+    [check] = gate.check_runs()
+    [run] = gate.runs_for(check.id)
+    report = noisy_report(run, 2 * 1024 * 1024)
+    done = gate.fake.complete_run(
+        gate.repo, run.id, "success", deflated({"report.json": report.model_dump_json().encode()})
+    )
+    assert await gate.deliver("workflow_run", done) == 200
+    check = gate.repo.check_runs[check.id]
+    assert check.conclusion == "success", check.output
+    ledger = gate.repo.store.files_at(gate.repo.head(BRANCH))
+    [record] = [p for p in ledger if p.startswith("prs/33/audits/")]
+    assert len(ledger[record]) > 2 * 1024 * 1024
+    assert gate.fake.calls_to("POST", "/repos/{owner}/{repo}/git/blobs")

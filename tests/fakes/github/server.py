@@ -62,7 +62,10 @@ class FakeGitHub:
     # -- the server ----------------------------------------------------------------------------
 
     def _make_app(self) -> web.Application:
-        application = web.Application(middlewares=[self._middleware])
+        # GitHub takes blobs of up to 100 MB (POST git/blobs); aiohttp would stop at 1 MiB.
+        application = web.Application(
+            middlewares=[self._middleware], client_max_size=100 * 1024 * 1024
+        )
         application[FAKE] = self
         for module in (auth, apps, checks, actions, contents, gitdata, issues, webhost):
             application.add_routes(module.routes)
