@@ -41,10 +41,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
-    if args.env_file is not None:
-        overrides["env_file"] = args.env_file
-        overrides["_env_file"] = args.env_file
-    return Settings(**overrides)
+    return Settings.load(args.env_file, **overrides)
 
 
 def announce(settings: Settings) -> None:

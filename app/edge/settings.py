@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,12 +34,16 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces unless told otherwise
     port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "CANON_GATE_PORT"))
     # Where `canon-gate serve` stores credentials after the registration flow.
-    env_file: Path = Path(".env")
+    # CANON_GATE_ENV_FILE: where registration stores the credentials, and where they are read
+    # from (a mounted volume in a container). See `Settings.load`.
+    env_file: Path = Field(
+        default=Path(".env"), validation_alias=AliasChoices("CANON_GATE_ENV_FILE", "ENV_FILE")
+    )
     workflow_file: str = DEFAULT_WORKFLOW_FILE
     # GitHub wants an answer within 10 s; leave room for the response itself.
     delivery_budget_seconds: float = 8.0
     # A check run still active after this long is concluded `timed_out` by the next event.
-    audit_timeout_seconds: int = 45 * 60
+    audit_timeout_seconds: int = 60 * 60
     # The delivery-log reconciler: 0 turns it off.
     redeliver_interval_seconds: int = 300
     redeliver_window_hours: int = 24
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
     metrics_require_token: bool = False
     log_format: str = "auto"  # auto | json | text
     log_level: str = "INFO"
+
+    @classmethod
+    def load(cls, env_file: Path | None = None, **overrides: Any) -> Settings:
+        """Settings from the environment and the .env file it names (CANON_GATE_ENV_FILE)."""
+        chosen = env_file or Path(os.environ.get("CANON_GATE_ENV_FILE") or ".env")
+        return cls(_env_file=chosen, env_file=chosen, **overrides)
 
     @model_validator(mode="after")
     def _key_from_path(self) -> Settings:

@@ -148,7 +148,7 @@ async def test_the_sweep_times_out_an_audit_whose_completion_failed_for_good(
 ) -> None:
     """Issue 9, defect 8: a run must never stay in_progress because its completion was lost."""
     first = await start_gate(redeliver_interval_seconds=3600)
-    # The audit started two hours ago (the App's audit time limit is 45 minutes).
+    # The audit started two hours ago (the App's audit time limit is an hour).
     fake_github.clock.offset = -2 * 3600
     _, payload = pull_request(fake_github, repo, 31)
     assert await fake_github.deliver("pull_request", payload) == 200
