@@ -157,6 +157,8 @@ class CheckSuite(_Payload):
     id: int
     head_sha: Sha
     pull_requests: list[PullRef] = Field(default_factory=list)
+    # Changes with every "Re-run all checks": with the id, it names one request.
+    updated_at: str | None = None
 
 
 class CheckSuiteEvent(_RepoEvent):

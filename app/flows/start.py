@@ -146,7 +146,8 @@ async def on_check_run(event: sansio.Event, ctx: Context) -> None:
 async def on_check_suite(event: sansio.Event, ctx: Context) -> None:
     ev = CheckSuiteEvent.model_validate(event.data)
     numbers = [p.number for p in ev.check_suite.pull_requests]
-    trigger = f"suite-{ev.check_suite.id}-{trigger_of(ctx.delivery_id)}"
+    suite = ev.check_suite
+    trigger = f"suite-{suite.id}-{suite.updated_at or ctx.delivery_id}"
     await rerun(ctx, ev.repository, ev.installation.id, ev.check_suite.head_sha, numbers, trigger)
 
 

@@ -245,3 +245,19 @@ async def test_a_head_stops_starting_sessions_at_its_limit(gate: Gate) -> None:
     refused = newest_on(gate, pull.head_sha)
     assert refused.conclusion == "action_required"
     assert "sessions_per_head" in refused.output["summary"]
+
+
+async def test_a_replayed_rerun_all_checks_starts_one_session(gate: Gate) -> None:
+    pull = gate.repo.open_pull(96, {"docs/guide.md": "x\n"})
+    await audit(gate, pull, [finding()])
+    sessions = len(gate.repo.runs)
+    suite = gate.fake.payloads.check_suite(gate.repo, pull.head_sha, "rerequested")
+    for delivery in ("suite-replay-1", "suite-replay-2"):
+        assert await gate.deliver("check_suite", suite, delivery_id=delivery) == 200
+    assert len(gate.repo.runs) == sessions + 1
+    # A new request (a new press of "Re-run all checks") is a new re-run.
+    gate.fake.clock.offset += 5
+    again = gate.fake.payloads.check_suite(gate.repo, pull.head_sha, "rerequested")
+    again["check_suite"]["id"] = suite["check_suite"]["id"]
+    assert await gate.deliver("check_suite", again) == 200
+    assert len(gate.repo.runs) == sessions + 2

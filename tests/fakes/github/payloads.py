@@ -88,6 +88,8 @@ class Payloads:
             head_sha=head_sha,
             after=head_sha,
             head_branch=head_branch or (pulls[0].head_ref if pulls else repo.default_branch),
+            # "Re-run all checks" updates the suite: each request has its own time.
+            updated_at=self.fake.clock.iso(),
             app=self.fake.apps[self.fake.app_id].json(),
             pull_requests=[
                 {
