@@ -1,56 +1,90 @@
-"""Read the markdown of one checkout at most once, and select its canon by each caller's rule.
+"""A repository's files and canon, listed once and parsed at most once, by one selection rule.
 
-Each file is read and parsed the first time anyone asks for it; the audit's canon, the structural
-check and the PR's own changes share that parse. Two selection rules live here side by side,
-until a change of the rules makes them one:
-
-- `audit_canon`: each configured canon path is a file, or a folder searched for `*.md`; `.git`,
-  the folders in `skip` and links leading out of the checkout are never canon.
-- `check_canon`: every `*.md` in the checkout that `is_canon_path` (a configured folder or glob
-  pattern), outside the data checkouts nested in `.canon-gate`.
+Canon is every regular `*.md` file under the configured canon paths: a folder (`canon`, `./canon`
+and `/canon/` are one folder; `.` is the whole repository), a file, or a glob pattern
+(`docs/adr/*.md`). A symbolic link is never canon and never read through. Two readers give the
+same answers: `Checkout`, a folder on disk (walked once, or given the list of files git would
+commit), and `CommitTree`, a commit read from git's objects without writing a file.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any, Protocol
 
 from action.canon.document import CanonDoc, parse_document
-from action.config import Config
 
-# Where the Action nests the PR head and merge-base checkouts inside the base one.
+# Where the Action nests the PR head, the merge-base and canon sources inside the base workspace.
 DATA_DIR = ".canon-gate"
+_GLOB = frozenset("*?[")
 
 
-def is_canon_path(path: str, config: Config) -> bool:
-    """Tell whether a repository path is a canon document under the configured canon paths."""
-    if not path.endswith(".md"):
-        return False
-    for root in config.canon.paths:
-        root = root.strip("/")
-        if any(ch in root for ch in "*?["):
-            if fnmatch(path, root):
+def canon_entries(paths: Sequence[str]) -> list[str]:
+    """Normalise configured canon paths: no `./`, no leading or trailing `/`; "" is the root."""
+    entries = []
+    for entry in paths:
+        parts = [p for p in entry.strip().split("/") if p not in ("", ".")]
+        entries.append("/".join(parts))
+    return entries
+
+
+def is_canon_path(path: str, config: Any) -> bool:
+    """Tell whether a repository path is a canon document under the configured canon paths.
+
+    `config` is a `Config`, or the list of canon paths itself.
+    """
+    paths = config if isinstance(config, (list, tuple)) else config.canon.paths
+    return path.endswith(".md") and _selected(path, canon_entries(paths))
+
+
+def _selected(path: str, entries: Sequence[str]) -> bool:
+    for entry in entries:
+        if _GLOB & set(entry):
+            if fnmatch(path, entry):
                 return True
-        elif root in ("", ".") or path.startswith(root + "/") or path == root:
+        elif not entry or path == entry or path.startswith(entry + "/"):
             return True
     return False
 
 
-class Checkout:
-    """The canon documents of one checkout, each parsed at most once."""
+class Reader(Protocol):
+    """What the canon model reads a tree through."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    undecodable: set[str]
+
+    def files(self) -> frozenset[str]: ...
+
+    def canon(self, paths: Sequence[str]) -> list[str]: ...
+
+    def read(self, rel: str) -> CanonDoc: ...
+
+
+class _Parsed:
+    """Parse each file once, on first use; remember which were not UTF-8."""
+
+    def __init__(self) -> None:
         # Files that are not valid UTF-8: parsed with replacement characters, never audit canon.
         self.undecodable: set[str] = set()
         self._docs: dict[str, CanonDoc] = {}
 
+    def _bytes(self, rel: str) -> bytes:
+        raise NotImplementedError
+
+    def _links(self) -> frozenset[str]:
+        raise NotImplementedError
+
+    def files(self) -> frozenset[str]:
+        raise NotImplementedError
+
     def read(self, rel: str) -> CanonDoc:
         """Return the parsed document at a repository path, reading it on first use."""
         if rel not in self._docs:
-            data = (self.root / rel).read_bytes()
+            data = self._bytes(rel)
             try:
                 text = _decode(data, "strict")
             except UnicodeDecodeError:
@@ -59,40 +93,143 @@ class Checkout:
             self._docs[rel] = parse_document(rel, text)
         return self._docs[rel]
 
-    def audit_canon(self, paths: Sequence[str], skip: Sequence[Path] = ()) -> list[str]:
-        """List the audit's canon files: under the configured paths, inside the checkout.
+    def canon(self, paths: Sequence[str]) -> list[str]:
+        """The canon documents under `paths`, sorted: regular `*.md` files, never links."""
+        entries = canon_entries(paths)
+        links = self._links()
+        found = (f for f in self.files() if f.endswith(".md") and f not in links)
+        return sorted(f for f in found if _selected(f, entries))
 
-        Folders in `skip` (the PR head, nested in the base workspace) and `.git` are never canon,
-        even when a canon path such as `.` covers them; nor is a link that leads out of `root`.
-        """
-        files: set[Path] = set()
-        for entry in paths:
-            base = self.root / entry
-            if base.is_file():
-                files.add(base)
-            elif base.is_dir():
-                files.update(p for p in base.rglob("*.md") if p.is_file())
-        skipped = [s.resolve() for s in skip]
-        top = self.root.resolve()
-        found = []
-        for file in sorted(files):
-            real = file.resolve()
-            outside = top not in real.parents or any(
-                real == s or s in real.parents for s in skipped
-            )
-            if outside or ".git" in file.relative_to(self.root).parts:
-                continue
-            found.append(file.relative_to(self.root).as_posix())
+
+class Checkout(_Parsed):
+    """A folder on disk: its files walked once (never through a link), or the ones listed."""
+
+    def __init__(
+        self, root: Path, skip: Sequence[Path] = (), listed: Iterable[str] | None = None
+    ) -> None:
+        super().__init__()
+        self.root = root
+        self._skip = frozenset(Path(os.path.abspath(s)) for s in skip)
+        self._listed = None if listed is None else frozenset(listed)
+        self._files: frozenset[str] | None = None
+        self._symlinks: frozenset[str] = frozenset()
+
+    def files(self) -> frozenset[str]:
+        """Every file and symbolic link, by repository path; `.git` and `skip` left out."""
+        if self._files is None:
+            if self._listed is not None:
+                self._files = self._listed
+                return self._files
+            found, links = [], []
+            folders = [Path(os.path.abspath(self.root))]
+            top = folders[0]
+            while folders:
+                try:
+                    scan = os.scandir(folders.pop())
+                except OSError:
+                    continue
+                with scan:
+                    for entry in scan:
+                        path = Path(entry.path)
+                        if entry.name == ".git" or path in self._skip:
+                            continue
+                        if entry.is_symlink():
+                            links.append(path.relative_to(top).as_posix())
+                        elif entry.is_file(follow_symlinks=False):
+                            found.append(path.relative_to(top).as_posix())
+                        elif entry.is_dir(follow_symlinks=False):
+                            folders.append(path)
+            self._symlinks = frozenset(links)
+            self._files = frozenset(found) | self._symlinks
+        return self._files
+
+    def _links(self) -> frozenset[str]:
+        files = self.files()
+        if self._listed is None:
+            return self._symlinks
+        # Listed files are not walked: ask only about the ones that could be canon.
+        return frozenset(
+            f
+            for f in files
+            if f.endswith(".md") and ((self.root / f).is_symlink() or not (self.root / f).is_file())
+        )
+
+    def is_link(self, rel: str) -> bool:
+        return (self.root / rel).is_symlink()
+
+    def _bytes(self, rel: str) -> bytes:
+        return (self.root / rel).read_bytes()
+
+
+class CommitTree(_Parsed):
+    """A commit of a git repository, read from its objects: nothing is written to disk."""
+
+    def __init__(self, repo: Path, commit: str) -> None:
+        super().__init__()
+        self.repo, self.commit = repo, commit
+        self._objects: dict[str, str] | None = None
+        self._symlinks: frozenset[str] = frozenset()
+        self._blobs: dict[str, bytes] = {}
+
+    def _git(self, *args: str, stdin: bytes | None = None) -> bytes:
+        return subprocess.run(
+            ["git", "-C", str(self.repo), *args], input=stdin, capture_output=True, check=True
+        ).stdout
+
+    def files(self) -> frozenset[str]:
+        if self._objects is None:
+            listing = self._git("ls-tree", "-r", "-z", "--full-tree", self.commit)
+            objects, links = {}, []
+            for row in listing.split(b"\0"):
+                if not row:
+                    continue
+                meta, _, name = row.partition(b"\t")
+                mode, kind, oid = meta.split()
+                path = name.decode("utf-8", "surrogateescape")
+                if kind != b"blob":
+                    continue  # a submodule
+                objects[path] = oid.decode()
+                if mode == b"120000":
+                    links.append(path)
+            self._objects, self._symlinks = objects, frozenset(links)
+        return frozenset(self._objects)
+
+    def _links(self) -> frozenset[str]:
+        self.files()
+        return self._symlinks
+
+    def text(self, rel: str) -> str | None:
+        """A file's text at the commit, or None when it has no such file."""
+        if rel not in self.files():
+            return None
+        return self._bytes(rel).decode("utf-8", "replace")
+
+    def preload(self, rels: Sequence[str]) -> None:
+        """Read many blobs in one `git cat-file --batch` (one process, not one per file)."""
+        objects = self._objects or {}
+        wanted = [r for r in rels if r not in self._blobs and r in objects]
+        if not wanted:
+            return
+        out = self._git(
+            "cat-file", "--batch", stdin="".join(f"{objects[r]}\n" for r in wanted).encode()
+        )
+        at = 0
+        for rel in wanted:
+            header_end = out.index(b"\n", at)
+            size = int(out[at:header_end].split()[2])
+            self._blobs[rel] = out[header_end + 1 : header_end + 1 + size]
+            at = header_end + 1 + size + 1
+
+    def canon(self, paths: Sequence[str]) -> list[str]:
+        found = super().canon(paths)
+        self.preload(found)
         return found
 
-    def check_canon(self, config: Config) -> list[str]:
-        """List the structural check's canon files: every `*.md` that `is_canon_path`."""
-        found = []
-        for path in sorted(self.root.rglob("*.md")):
-            rel = path.relative_to(self.root)
-            if DATA_DIR not in rel.parts and is_canon_path(rel.as_posix(), config):
-                found.append(rel.as_posix())
-        return found
+    def _bytes(self, rel: str) -> bytes:
+        if rel not in self._blobs:
+            self.files()
+            self.preload([rel])
+        return self._blobs[rel]
 
 
 def _decode(data: bytes, errors: str) -> str:

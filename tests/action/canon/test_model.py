@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from action.canon.checkout import Checkout
+from action.canon.checkout import Checkout, is_canon_path
 from action.canon.document import parse_document
 from action.canon.index import CanonIndex
 from action.canon.model import Canon, load_canon
@@ -81,3 +81,27 @@ def test_head_checkout_and_escaping_links_are_never_base_canon(
     assert "u://planted" not in uris
     assert "u://outside" not in uris
     assert "klappy://canon/principles/vodka-architecture" in uris
+
+
+def test_one_selection_rule_for_glob_paths_md_folders_and_spelled_roots(tmp_path: Path) -> None:
+    """The audit and the check select the same canon: a glob, a folder named `x.md`, and
+    `./canon`, `/canon/` and `canon` as one folder (never the machine's `/canon`)."""
+    write_tree(
+        tmp_path,
+        {
+            "docs/adr/0001-first.md": doc("adr://0001"),
+            "docs/adr/notes.txt": "not canon\n",
+            "canon/a.md": doc("u://a"),
+            "canon/folder.md/inside.md": doc("u://inside"),
+        },
+    )
+    checkout = Checkout(tmp_path)
+    assert [d.uri for d in load_canon(checkout, ["docs/adr/*.md"]).docs] == ["adr://0001"]
+    for spelled in (["canon"], ["./canon"], ["/canon/"], ["canon/"]):
+        assert [d.path for d in load_canon(checkout, spelled).docs] == [
+            "canon/a.md",
+            "canon/folder.md/inside.md",
+        ]
+    assert is_canon_path("canon/a.md", ["./canon"])
+    assert is_canon_path("canon/a.md", ["/canon/"])
+    assert is_canon_path("docs/adr/0001-first.md", ["docs/adr/*.md"])
