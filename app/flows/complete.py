@@ -8,6 +8,8 @@ it gets one on the PR head SHA recorded in its report.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from gidgethub import BadRequest, sansio
@@ -80,6 +82,8 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         log.warning("completion.untrusted_run", extra={**fields, "reason": problem})
         return
     governance, pull = Governance(), None
+    pr: int | None = None
+    base_sha = ""
     if isinstance(report, Report) and run.conclusion == "success":
         # What governed the report's base, and what governs the PR now: both computed here.
         key = parse_external_id(check_run.external_id)
@@ -100,25 +104,66 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     links = Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
     finished = Finished(repo, run, check_run, report, pull)
     outcome = conclude(finished, governance, links, workflow_file=ctx.settings.workflow_file)
-    await write(ctx, gh, finished, outcome, installation_id=ev.installation.id)
+
+    again: Callable[[], Awaitable[Outcome]] | None = None
+    if governance.history is not None and pr is not None:
+        read_pr, read_base = pr, base_sha
+
+        async def again() -> Outcome:
+            # The ledger moved between our read and our write (a waiver, most likely): judge
+            # again with what it holds now, so a waiver recorded meanwhile counts.
+            now = await read_governance(
+                gh, repo, read_pr, read_base, ctx.github_app.seal, cache=ctx.governs
+            )
+            return conclude(finished, now, links, workflow_file=ctx.settings.workflow_file)
+
+    await write(
+        ctx,
+        gh,
+        finished,
+        outcome,
+        installation_id=ev.installation.id,
+        again=again,
+        seen_tip=governance.history.tip if governance.history is not None else None,
+    )
     await post_conjunction(ctx, gh, repo, check_run.head_sha, after=check_run.id, links=links)
     metrics.AUDITS.labels(conclusion=outcome.result.conclusion).inc()
     log.info("completion.concluded", extra={**fields, "conclusion": outcome.result.conclusion})
 
 
 async def write(
-    ctx: Context, gh: GitHubAPI, finished: Finished, outcome: Outcome, *, installation_id: int
+    ctx: Context,
+    gh: GitHubAPI,
+    finished: Finished,
+    outcome: Outcome,
+    *,
+    installation_id: int,
+    again: Callable[[], Awaitable[Outcome]] | None = None,
+    seen_tip: str | None = None,
 ) -> None:
-    """Write an outcome: the ledger record, the structure run, the verdict, then the comment."""
+    """Write an outcome: the ledger record, the structure run, the verdict, then the comment.
+
+    The verdict was judged with the ledger at `seen_tip`. When the record's commit lands on a
+    different parent, someone wrote in between (a waiver racing this completion) and `again`
+    judges anew; the new record is already in, so only the verdict and comment are redone.
+    """
     repo, check_run = finished.repo, finished.check_run
     result = outcome.result
     if outcome.record is not None:
         try:
-            await store.write_record(gh, repo.full_name, outcome.record, ctx.github_app.seal)
+            commit = await store.write_record(
+                gh, repo.full_name, outcome.record, ctx.github_app.seal
+            )
         except store.LedgerError as exc:
             # The verdict stands; the summary says the record is missing and why. No loop.
             log.warning("ledger.write_refused", extra={"repo": repo.full_name})
             result = result.with_note(f"The ledger record could not be written: {exc}")
+        else:
+            if again is not None and commit.parent != seen_tip:
+                log.info("ledger.moved", extra={"repo": repo.full_name, "sha": commit.sha})
+                moved = await again()
+                outcome = replace(outcome, result=moved.result, comment=moved.comment)
+                result = moved.result
     if outcome.structure is not None:
         # Its own check run, posted once (even across redeliveries), before the verdict.
         await checks.ensure_concluded(

@@ -122,7 +122,7 @@ async def read_history(
     records = await read(waiver_blobs)
     # No audit read yet: none is covered, unless there is none at all.
     nothing = datetime.max.replace(tzinfo=UTC) if audit_blobs else None
-    history = _history(records, rejected, now, covered_from=nothing)
+    history = _history(records, rejected, now, covered_from=nothing, tip=commit_sha)
     taken = 0
     want = len(audit_blobs) if audits_limit is None else audits_limit
     while taken < len(audit_blobs):
@@ -136,7 +136,7 @@ async def read_history(
         records += await read(page)
         taken += len(page)
         covered = _stamp_of(audit_blobs[taken - 1][0]) if taken < len(audit_blobs) else None
-        history = _history(records, rejected, now, covered_from=covered)
+        history = _history(records, rejected, now, covered_from=covered, tip=commit_sha)
     if history.rejected:
         logger.warning(
             "ledger.rejected", extra={"repo": repo, "pr": pr, "count": len(history.rejected)}
@@ -159,6 +159,7 @@ def _history(
     now: datetime,
     *,
     covered_from: datetime | None,
+    tip: str,
 ) -> History:
     """Sort what was read into a history: trusted records by kind, the rest named."""
     refused = (*rejected, *((r.path, r.reason) for r in records if isinstance(r, Rejected)))
@@ -173,7 +174,7 @@ def _history(
     unwaivers = tuple(
         sorted((r for r in records if isinstance(r, UnwaiverRecord)), key=lambda r: r.recorded_at)
     )
-    return History(audits, waivers, refused, unwaivers, now, covered_from)
+    return History(audits, waivers, refused, unwaivers, now, covered_from, tip)
 
 
 async def _files_of(gh: GitHubAPI, repo: str, pr: int, commit_sha: str) -> list[tuple[str, str]]:

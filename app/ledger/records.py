@@ -112,6 +112,8 @@ class History(NamedTuple):
     read_at: datetime | None = None
     # `audits` hold every audit recorded at or after this time (None: every audit of the PR).
     covered_from: datetime | None = None
+    # The ledger branch's commit it was read at (None: no branch yet).
+    tip: str | None = None
 
     @property
     def latest(self) -> AuditRecord | None:

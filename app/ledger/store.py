@@ -41,6 +41,8 @@ class LedgerCommit:
     sha: str
     path: str
     attempts: int
+    # The branch's commit this one was made on (None: it created the branch).
+    parent: str | None = None
 
 
 class LedgerError(CanonGateError):
@@ -175,12 +177,12 @@ async def commit_files(
             wait_max=1.0,
         ):
             with retry:
-                sha = await _commit_once(gh, repo, entries, message, attempt=retry.num)
+                sha, parent = await _commit_once(gh, repo, entries, message, attempt=retry.num)
                 logger.info(
                     "ledger.commit",
                     extra={"repo": repo, "sha": sha, "path": path, "attempt": retry.num},
                 )
-                return LedgerCommit(sha=sha, path=path, attempts=retry.num)
+                return LedgerCommit(sha=sha, path=path, attempts=retry.num, parent=parent)
     except _Race:
         pass
     raise LedgerContended(
@@ -190,8 +192,8 @@ async def commit_files(
 
 async def _commit_once(
     gh: GitHubAPI, repo: str, entries: list[dict[str, str]], message: str, *, attempt: int
-) -> str:
-    """One read-build-swap round; raise `_Race` when another writer won the swap."""
+) -> tuple[str, str | None]:
+    """One read-build-swap round: the new commit and its parent; `_Race` if another writer won."""
     head: _Head | None = None
     step = f"GET git/ref/heads/{BRANCH}"
     try:
@@ -228,7 +230,7 @@ async def _commit_once(
             logger.warning("ledger.refused", extra={"repo": repo, "reason": refused.reason})
             raise refused from exc
         raise
-    return sha
+    return sha, head.commit if head is not None else None
 
 
 async def write_record(

@@ -263,6 +263,32 @@ async def test_a_waiver_written_as_the_re_audit_records_its_verdict_posts_the_ne
     assert replies(gate, 91)[-1] == f"Waived {blocking.id}: {REASON}. The verdict is now success."
 
 
+async def test_a_waiver_written_as_the_re_audit_completes_is_applied_by_that_completion(
+    gate: Gate,
+) -> None:
+    pull, blocking = await failing(gate, 92)
+    active, run = await rerun_started(gate, pull)
+    # The completion reads the ledger, judges "failure", and while it writes its record the
+    # waiver command lands: the record then sits on a newer tip than the one judged.
+    waiver = Waiver(blocking.id, REASON, "maintainer", datetime.now(UTC), 92, pull.head_sha)
+    landed: list[bool] = []
+
+    def waiver_lands_first(request: web.Request) -> bool:
+        if request.method == "POST" and request.path.endswith("/git/trees") and not landed:
+            landed.append(True)
+            record_as_the_app(gate, waiver_record(waiver, repo=gate.repo.full_name))
+        return False
+
+    gate.fake.inject(waiver_lands_first, 500, times=-1)
+    done = gate.fake.complete_run(
+        gate.repo, run.id, "success", artifact(report_for(run, findings=[blocking]))
+    )
+    assert await gate.deliver("workflow_run", done) == 200
+    assert landed
+    assert gate.repo.check_runs[active.id].conclusion == "success"
+    assert blocking.id in gate.repo.check_runs[active.id].output["summary"]
+
+
 # How much of the ledger a completion reads.
 
 
