@@ -10,16 +10,15 @@ from pathlib import Path
 
 from action.config import CONFIG_PATH
 from action.errors import CanonGateError
-from app import resources
+from app import buildinfo, resources
 from app.judge.outcomes import DEFAULT_WORKFLOW_FILE, workflow_path
 
 WORKFLOW_PATH = workflow_path(DEFAULT_WORKFLOW_FILE)
-# The packaged workflow names the action by this reference; init swaps in the chosen one.
+# The packaged workflow names the action by this reference; init swaps in a commit pin.
 TEMPLATE_ACTION = "canon-gate/canon-gate/action@v1"
-DEFAULT_ACTION_REPO = "canon-gate/canon-gate"
-DEFAULT_ACTION_REF = "v1"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_REF = re.compile(r"^[A-Za-z0-9_./-]+$")
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_TAG = re.compile(r"^[A-Za-z0-9_.+-]+$")
 
 # Every key with its default, so the file documents itself; it parses to exactly the defaults.
 STARTER_CONFIG = """\
@@ -136,25 +135,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     parser.add_argument(
         "--action-repo",
-        default=DEFAULT_ACTION_REPO,
-        help=f"the repository the action comes from (default: {DEFAULT_ACTION_REPO})",
+        default=None,
+        help="the repository the action comes from (default: this build's)",
     )
     parser.add_argument(
         "--action-ref",
-        default=DEFAULT_ACTION_REF,
-        help=f"the action's tag or commit to pin (default: {DEFAULT_ACTION_REF})",
+        default=None,
+        help="the action's full commit SHA to pin (default: the commit this build came from)",
+    )
+    parser.add_argument(
+        "--action-tag",
+        default=None,
+        help="the release tag that commit is, written as a comment (default: this build's tag)",
     )
 
 
-def render_workflow(template: str, action_repo: str, action_ref: str) -> str:
-    """The packaged workflow with its action reference pointed at `action_repo@action_ref`."""
-    if not _REPO.match(action_repo):
-        raise InitError(f"--action-repo must look like OWNER/REPO, not {action_repo!r}")
-    if not _REF.match(action_ref):
-        raise InitError(f"--action-ref must be a tag, branch or commit, not {action_ref!r}")
+@dataclass(frozen=True)
+class Pin:
+    """The action a workflow runs: a repository and a full commit SHA, with its tag as a comment."""
+
+    repo: str
+    sha: str
+    tag: str | None
+
+    @property
+    def uses(self) -> str:
+        return f"{self.repo}/action@{self.sha}" + (f" # {self.tag}" if self.tag else "")
+
+
+def choose_pin(
+    info: buildinfo.BuildInfo, repo: str | None, ref: str | None, tag: str | None
+) -> Pin:
+    """The pin init writes: the flags where given, else the commit this build came from.
+
+    A tag or branch is refused: it can be moved, and the judge would change under the gate with
+    no change to the workflow. The release tag goes in a comment (Dependabot reads it there).
+    """
+    repo = repo or info.action_repo
+    if not _REPO.match(repo):
+        raise InitError(f"--action-repo must look like OWNER/REPO, not {repo!r}")
+    sha = ref or info.action_sha
+    if sha is None:
+        raise InitError(
+            "this canon-gate does not know which commit it was built from; pass the action's "
+            "commit with --action-ref SHA (see `git ls-remote https://github.com/"
+            f"{repo} refs/tags/v1`)"
+        )
+    if not _SHA.match(sha):
+        raise InitError(
+            f"--action-ref must be a full 40-character commit SHA, not {sha!r}: a tag can be "
+            f"moved. Find a tag's commit with `git ls-remote https://github.com/{repo} "
+            f"refs/tags/{sha if _TAG.match(sha) else 'v1'}` and pass --action-tag with the tag"
+        )
+    if tag is None and sha == info.action_sha:
+        tag = info.action_tag
+    if tag is not None and not _TAG.match(tag):
+        raise InitError(f"--action-tag must be a tag name, not {tag!r}")
+    return Pin(repo, sha, tag)
+
+
+def render_workflow(template: str, pin: Pin) -> str:
+    """The packaged workflow with every use of the action pinned to `pin`."""
     if TEMPLATE_ACTION not in template:
         raise InitError(f"the packaged workflow does not reference {TEMPLATE_ACTION}")
-    return template.replace(TEMPLATE_ACTION, f"{action_repo}/action@{action_ref}")
+    return template.replace(TEMPLATE_ACTION, pin.uses)
 
 
 def write_files(root: Path, files: dict[str, str], *, force: bool) -> list[Written]:
@@ -204,10 +248,10 @@ def next_steps(root: Path, written: list[Written]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     root: Path = args.path
+    info = buildinfo.current()
     try:
-        workflow = render_workflow(
-            resources.read_text(resources.WORKFLOW), args.action_repo, args.action_ref
-        )
+        pin = choose_pin(info, args.action_repo, args.action_ref, args.action_tag)
+        workflow = render_workflow(resources.read_text(resources.WORKFLOW), pin)
         written = write_files(
             root, {WORKFLOW_PATH: workflow, CONFIG_PATH: STARTER_CONFIG}, force=args.force
         )
@@ -216,5 +260,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if not (root / ".git").exists():
         print(f"note: {root} does not look like a git checkout", file=sys.stderr)
+    if pin.tag is None:
+        print(
+            f"note: the workflow runs {pin.repo}/action at {pin.sha}, which is no release "
+            f"tag; make sure {pin.repo} has that commit, or pass a release's with --action-ref",
+            file=sys.stderr,
+        )
     print(next_steps(root, written))
     return 0

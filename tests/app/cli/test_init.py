@@ -11,9 +11,18 @@ import pytest
 import yaml
 
 from action.config import ACTION_KEYS, APP_KEYS, CONFIG_PATH, AppConfig, Config, parse_config
-from app import resources
-from app.cli.init_repo import LEDGER_RULESET, STARTER_CONFIG, TEMPLATE_ACTION, WORKFLOW_PATH
+from app import buildinfo, resources
+from app.cli.init_repo import (
+    LEDGER_RULESET,
+    STARTER_CONFIG,
+    TEMPLATE_ACTION,
+    WORKFLOW_PATH,
+    InitError,
+    choose_pin,
+)
 from app.cli.main import main
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture
@@ -27,8 +36,13 @@ def test_init_writes_the_workflow_and_a_config_that_parses_to_the_defaults(
 ) -> None:
     assert main(["init", "--path", str(repo)]) == 0
     workflow = (repo / WORKFLOW_PATH).read_text()
-    assert workflow == resources.read_text(resources.WORKFLOW)
-    assert "canon-gate/canon-gate/action@v1" in workflow
+    # The packaged workflow, with the action pinned to the commit this canon-gate came from.
+    info = buildinfo.current()
+    assert info.action_sha is not None
+    pinned = f"{info.action_repo}/action@{info.action_sha}"
+    assert workflow == resources.read_text(resources.WORKFLOW).replace(
+        TEMPLATE_ACTION, pinned + (f" # {info.action_tag}" if info.action_tag else "")
+    )
     assert yaml.safe_load(workflow)["name"] == "canon-gate"
     config_text = (repo / CONFIG_PATH).read_text()
     assert parse_config(config_text) == Config()
@@ -85,22 +99,45 @@ def test_init_refuses_to_overwrite_without_force(
     assert "Replaced" in capsys.readouterr().out
 
 
-def test_init_pins_the_chosen_action(repo: Path) -> None:
-    args = ["init", "--path", str(repo), "--action-repo", "acme/gate", "--action-ref", "v2.1.0"]
-    assert main(args) == 0
+def test_init_pins_the_chosen_action_by_commit_with_its_tag_in_a_comment(repo: Path) -> None:
+    args = ["init", "--path", str(repo), "--action-repo", "acme/gate", "--action-ref", SHA]
+    assert main([*args, "--action-tag", "v2.1.0"]) == 0
     workflow = (repo / WORKFLOW_PATH).read_text()
-    assert "uses: acme/gate/action@v2.1.0" in workflow
+    uses = [line.strip() for line in workflow.splitlines() if "acme/gate/action" in line]
+    assert set(uses) == {f"uses: acme/gate/action@{SHA} # v2.1.0"}
     assert TEMPLATE_ACTION not in workflow
+    # Every job that runs the action runs this commit.
+    jobs = yaml.safe_load(workflow)["jobs"].values()
+    refs = {s["uses"] for j in jobs for s in j.get("steps", []) if "/action@" in s.get("uses", "")}
+    assert refs == {f"acme/gate/action@{SHA}"}
+
+
+def test_a_wheel_pins_the_commit_and_tag_it_was_built_from() -> None:
+    info = buildinfo.BuildInfo("1.2.3", "0.2.189", "2.1.332", 2, "acme/gate", SHA, "v1.2.3")
+    assert choose_pin(info, None, None, None).uses == f"acme/gate/action@{SHA} # v1.2.3"
+    # Another commit than the build's: its tag is not the build's.
+    other = "f" * 40
+    assert choose_pin(info, None, other, None).uses == f"acme/gate/action@{other}"
+    unknown = buildinfo.BuildInfo("1.2.3", "0.2.189", "2.1.332", 2, "acme/gate", None, None)
+    with pytest.raises(InitError, match="--action-ref SHA"):
+        choose_pin(unknown, None, None, None)
 
 
 @pytest.mark.parametrize(
-    "flag", [["--action-repo", "not a repo"], ["--action-ref", "v1; rm -rf /"]]
+    ("flag", "says"),
+    [
+        (["--action-repo", "not a repo"], "OWNER/REPO"),
+        (["--action-ref", "v1; rm -rf /"], "40-character commit SHA"),
+        # A tag can be moved under the gate: refused, with how to find its commit.
+        (["--action-ref", "v2.1.0"], "git ls-remote https://github.com/"),
+        (["--action-ref", SHA, "--action-tag", "v1 # x"], "tag name"),
+    ],
 )
 def test_init_rejects_a_bad_action_reference(
-    repo: Path, flag: list[str], capsys: pytest.CaptureFixture[str]
+    repo: Path, flag: list[str], says: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["init", "--path", str(repo), *flag]) == 1
-    assert "must" in capsys.readouterr().err
+    assert says in capsys.readouterr().err
     assert not (repo / ".github").exists()
 
 
