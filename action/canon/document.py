@@ -217,6 +217,11 @@ def parse_document(path: str, text: str) -> CanonDoc:
         root, values = _load("\n".join(block))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        # An unclosed quote or bracket is noticed only where the block ends: point at its start.
+        context = str(getattr(exc, "context", None) or "")
+        start = getattr(exc, "context_mark", None)
+        if ("quoted scalar" in context or "flow" in context) and start is not None:
+            mark = start
         line = mark.line + _BLOCK_START if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc)
         return unusable(line, "yaml-invalid", f"The frontmatter is not valid YAML: {reason}.")
