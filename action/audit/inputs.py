@@ -35,6 +35,8 @@ class AuditInputs:
     hints_file: Path | None = None
     # Run the hints in this process: only the local CLI, on the user's own machine, does.
     hints_in_process: bool = False
+    # The configured gate to run (`gates[].name`); None: the one gate of a config without gates.
+    gate: str | None = None
 
 
 def awaiting_approval(inputs: AuditInputs, config: Config) -> bool:
