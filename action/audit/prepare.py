@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from action.audit.diff import FileChange
 from action.audit.diff import changes as compute_changes
 from action.audit.evidence import Sources
 from action.audit.findings import output_schema
@@ -17,8 +18,9 @@ from action.audit.hints import gather as gather_hints
 from action.audit.inputs import AuditInputs
 from action.audit.prompt import build_prompt
 from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
-from action.canon.checkout import DATA_DIR, Checkout
-from action.canon.model import load_canon
+from action.canon.checkout import DATA_DIR, Checkout, is_canon_path
+from action.canon.index import CanonIndex
+from action.canon.model import Canon, ChainProblem, load_canon, require_documents, with_changes
 from action.canon.structure import check_change
 from action.config import Config
 from action.report import HintResult, StructureProblem
@@ -43,29 +45,31 @@ class Prepared:
 async def prepare(
     inputs: AuditInputs, config: Config, session_env: dict[str, str], run_dir: Path
 ) -> Prepared:
-    """Load the canon, the diff, the hints and the structural check; build prompt, tools, spec."""
+    """Load the canon, the diff, the hints and the structural check; build prompt, tools, spec.
+
+    Raises `CanonProblem` when the canon cannot be used as configured (empty, a foundation
+    document missing or over the cap), before any hint runs or any session starts.
+    """
     diff_base = inputs.merge_base_dir or inputs.base_dir
-    base, head = Checkout(inputs.base_dir), Checkout(inputs.head_dir)
-    # The data checkouts are nested in the base workspace: their files are never base canon.
-    data_dirs = [inputs.base_dir / DATA_DIR, inputs.head_dir]
-    data_dirs += [inputs.merge_base_dir] if inputs.merge_base_dir else []
-    canon = load_canon(base, config.canon.paths, skip=data_dirs)
+    # The data checkouts are nested in the base workspace: their files are never the base's.
+    base = Checkout(inputs.base_dir, skip=[inputs.base_dir / DATA_DIR])
+    head = Checkout(inputs.head_dir)
+    canon = load_canon(base, config.canon.paths)
+    require_documents(canon, base, config.canon.paths)
     base_problems = canon.chain_problems()
-    # The PR's own canon, parsed as data only: which broken chains does the PR itself add?
-    known = set(base_problems)
-    if inputs.merge_base_dir is not None:
-        known |= set(load_canon(Checkout(diff_base), config.canon.paths).chain_problems())
-    head_canon = load_canon(head, config.canon.paths)
-    introduced = [p for p in head_canon.chain_problems() if p not in known]
     # Only the data checkouts nested in the base workspace are skipped: any other folder named
     # `.canon-gate` is the PR's own.
     nested = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d is not None]
     file_changes = compute_changes(
         diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude, skip=nested
     )
+    introduced = introduced_problems(canon, head, file_changes, config, base_problems)
     hints = await gather_hints(inputs, config, session_env["PATH"])
     # Purely structural: it travels in the report and gates only as its own check run.
-    structure = check_change(base, head, ((c.path, c.status) for c in file_changes), config)
+    structure = check_change(
+        base, head, ((c.path, c.status) for c in file_changes), config, canon.sources
+    )
+    index = CanonIndex(canon)
     prompt = build_prompt(
         canon,
         config.canon.foundation,
@@ -77,8 +81,9 @@ async def prepare(
         merge_base_dir=str(inputs.merge_base_dir) if inputs.merge_base_dir else None,
         chain_problems=base_problems,
         introduced_problems=introduced,
+        index=index,
     )
-    tools = GateTools(canon, file_changes)
+    tools = GateTools(canon, file_changes, index)
     own = frozenset(qualified(n) for n in TOOL_NAMES)
     guard = ReadGuard([inputs.base_dir, inputs.head_dir, diff_base], inputs.base_dir, own)
     spec = SessionSpec(
@@ -102,3 +107,26 @@ async def prepare(
         canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha, merge_base
     )
     return Prepared(spec, guard, own, prompt.hash, config.model, hints, structure, sources)
+
+
+def introduced_problems(
+    canon: Canon,
+    head: Checkout,
+    changes: list[FileChange],
+    config: Config,
+    known: list[ChainProblem],
+) -> list[ChainProblem]:
+    """The broken chains the PR's own canon changes add to the base's, read as data only."""
+    touched = [c for c in changes if is_canon_path(c.path, config)]
+    if not touched:
+        return []
+    changed = [
+        doc
+        for c in touched
+        if c.status != "deleted"
+        and not head.is_link(c.path)
+        and (doc := head.read(c.path)).readable
+    ]
+    deleted = [c.path for c in touched if c.status == "deleted"]
+    seen = set(known)
+    return [p for p in with_changes(canon, changed, deleted).chain_problems() if p not in seen]

@@ -19,6 +19,7 @@ from action.audit.hints import HintsUnavailable
 from action.audit.inputs import AuditInputs, awaiting_approval
 from action.audit.prepare import prepare
 from action.audit.redact import Redactor, secret_values
+from action.canon.model import CanonProblem
 from action.config import ConfigError, load_config
 from action.governance import governance_key, governs_from_git
 from action.pins import mismatch
@@ -115,5 +116,8 @@ async def _audit(
         prepared = await prepare(inputs, config, session_env, tmp / "run")
     except HintsUnavailable as exc:
         return fail(report, str(exc), exc.kind)
+    except CanonProblem as exc:
+        # An empty or misconfigured canon is never a silent pass: a person must fix it.
+        return fail(report, str(exc), ErrorKind.CONFIG)
     outcome = await harness.run(prepared.spec)
     return collect(prepared, outcome, report)

@@ -44,9 +44,11 @@ def _text(text: str, error: bool = False) -> dict[str, Any]:
 class GateTools:
     """Pure handlers over the loaded canon and diff; `server()` wraps them for the SDK."""
 
-    def __init__(self, canon: Canon, changes: list[FileChange]) -> None:
+    def __init__(
+        self, canon: Canon, changes: list[FileChange], index: CanonIndex | None = None
+    ) -> None:
         self.canon = canon
-        self.index = CanonIndex(canon)
+        self.index = index or CanonIndex(canon)
         self.changes = {c.path: c for c in changes}
 
     async def canon_search(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,11 @@ from pathlib import Path
 from action.canon.checkout import Checkout, Reader
 from action.canon.document import SUPERSESSION, CanonDoc, Link
 from action.canon.links import Links, Resolved, Source
+from action.errors import CanonGateError
+
+
+class CanonProblem(CanonGateError):
+    """The canon the config names cannot be used as it is: not evaluated, a person must act."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,27 @@ def load_canon(
         and rel not in checkout.undecodable  # read() notes what is not UTF-8
     ]
     return Canon(docs, files=checkout.files(), sources=sources)
+
+
+def require_documents(canon: Canon, checkout: Reader, paths: Sequence[str]) -> None:
+    """Refuse an empty canon: an audit against no canon would pass anything, silently."""
+    if canon.docs:
+        return
+    where = ", ".join(f"`{p}`" for p in paths) or "(none)"
+    unreadable = len(checkout.canon(paths))
+    if unreadable:
+        raise CanonProblem(
+            f"no canon document could be read under the canon paths {where}: {unreadable} "
+            "markdown file(s) there, none with YAML frontmatter that parses; run "
+            "`canon-gate structure` to see why"
+        )
+    raise CanonProblem(
+        f"the canon is empty: no markdown document under the canon paths {where} "
+        "(`canon.paths` in `.github/canon-gate.yml`). To start, add one under `canon/` that "
+        "opens with YAML frontmatter (`uri`, `title`, `status: active`) and states a rule your "
+        "changes must follow, or point `canon.paths` at the folder that holds your governance "
+        "documents"
+    )
 
 
 def load_source(checkout: Checkout, info: SourceInfo) -> Canon:
