@@ -26,6 +26,31 @@ ACTION_VERSION = "v1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 ARTIFACT_NAME = "canon-gate-report"
 REPORT_FILENAME = "report.json"
+# The gate of a repository that defines none: its check run is `canon-gate` itself.
+DEFAULT_GATE = "canon-gate"
+# The structural check's own report and check run (`structure` is no gate's name).
+STRUCTURE = "structure"
+# The version of the workflow `canon-gate init` writes (workflows/canon-gate.yml passes it to
+# every job); the App says so in the summary when a repository's copy is older.
+CALLER_VERSION = 2
+# Job names in that workflow, which the App reads to tell which job judged what.
+PLAN_JOB = "plan"
+_GATE_JOB = "gate "
+
+
+def artifact_name(gate: str) -> str:
+    """The artifact holding one gate's report (or the structural check's, for `structure`)."""
+    return ARTIFACT_NAME if gate == DEFAULT_GATE else f"{ARTIFACT_NAME}-{gate}"
+
+
+def gate_job_name(gate: str) -> str:
+    """The name of the job that runs one gate's session."""
+    return _GATE_JOB + gate
+
+
+def check_name(gate: str) -> str:
+    """The check run a gate concludes: `canon-gate`, or `canon-gate/<gate>`."""
+    return DEFAULT_GATE if gate == DEFAULT_GATE else f"{DEFAULT_GATE}/{gate}"
 
 
 class _Model(BaseModel):
@@ -55,10 +80,16 @@ class ErrorKind(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"  # a fork PR waits for a maintainer's go-ahead
     SESSION = "session"  # the session ran but did not complete (error, limit, no result)
     CRASH = "crash"  # canon-gate itself failed
+    NEEDS = "needs"  # a gate this one needs did not pass, so no session was started
 
     @property
     def needs_action(self) -> bool:
-        return self in (ErrorKind.CONFIG, ErrorKind.NO_CREDENTIALS, ErrorKind.AWAITING_APPROVAL)
+        return self in (
+            ErrorKind.CONFIG,
+            ErrorKind.NO_CREDENTIALS,
+            ErrorKind.AWAITING_APPROVAL,
+            ErrorKind.NEEDS,
+        )
 
 
 class AuthMode(StrEnum):
@@ -127,6 +158,16 @@ class ToolDenial(_Model):
     reason: str = ""
 
 
+class CanonSourceRun(_Model):
+    """A canon source the audit read (`canon.sources`): the commit it was read at, or None."""
+
+    prefix: str
+    repo: str
+    ref: str
+    path: str = ""
+    commit: str | None = None
+
+
 class RunInfo(_Model):
     """Who, what and how much: everything needed to trace and price one audit."""
 
@@ -144,10 +185,15 @@ class RunInfo(_Model):
     prompt_hash: str | None = None
     canon_ref: str | None = None
     canon_sha: str | None = None
+    # Canon from other repositories, each with the commit it was read at (part of the key).
+    canon_sources: list[CanonSourceRun] = Field(default_factory=list)
     # What governed this audit at `base_sha` (action.governance): the App recomputes and compares.
     governance_key: str | None = None
-    # The gate this report is for; `canon-gate` when the repository defines no gates.
-    gate: str = "canon-gate"
+    # The gate this report is for; `canon-gate` when the repository defines no gates, and
+    # `structure` for the structural check's own report.
+    gate: str = DEFAULT_GATE
+    # The version of the client's workflow that ran this (None: one older than version 2).
+    caller_version: int | None = None
     duration_ms: int = 0
     turns: int = 0
     usage: Usage = Field(default_factory=Usage)
@@ -187,6 +233,8 @@ class Report(_Model):
     # Set when the session did not complete; it is then the reason, and the audit is not evaluated.
     error: str | None = None
     error_kind: ErrorKind | None = None
+    # The change touches none of the gate's paths: no session ran, and none was needed.
+    out_of_scope: bool = False
 
     @field_validator("schema_version")
     @classmethod

@@ -127,6 +127,7 @@ class App(_Payload):
 
 
 class CheckRunOutput(_Payload):
+    title: str | None = None
     annotations_count: int = 0
 
 
@@ -142,6 +143,7 @@ class CheckRun(_Payload):
     app: App | None = None
     pull_requests: list[PullRef] = Field(default_factory=list)
     output: CheckRunOutput = Field(default_factory=CheckRunOutput)
+    html_url: str | None = None
 
 
 class RequestedAction(_Payload):

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 from action.config import CONFIG_PATH, AppConfig, parse_config
 from action.governance import DEFAULT_GATE, Governs, canon_roots, governance_key
 from action.report import (
+    CALLER_VERSION,
     REPORT_FILENAME,
     Classification,
     Evidence,
@@ -178,14 +179,22 @@ def governance_key_at(repo: Repo, sha: str, gate: str = DEFAULT_GATE) -> str | N
 
 
 def report_for(
-    run: Any, *, findings: list[Finding] | None = None, error: str | None = None, **run_fields: Any
+    run: Any,
+    *,
+    findings: list[Finding] | None = None,
+    error: str | None = None,
+    gate: str = DEFAULT_GATE,
+    **run_fields: Any,
 ) -> Report:
-    """A report as the action would write it for a dispatched workflow run of the fake."""
+    """A report as the action would write it for a dispatched workflow run of the fake (for one
+    gate: the default one, or a configured gate's)."""
     inputs = run.inputs
     # The runner computes the key from its checkout of the base: the same key the App computes.
     base = run_fields.get("base_sha") or inputs.get("base_sha") or None
     fields: dict[str, Any] = {
-        "governance_key": governance_key_at(run.repo, base) if base else None,
+        "governance_key": governance_key_at(run.repo, base, gate) if base else None,
+        "gate": gate,
+        "caller_version": CALLER_VERSION,
         "pr": int(inputs["pr"]),
         "head": inputs.get("head_sha") or None,
         "base_sha": inputs.get("base_sha") or None,

@@ -42,6 +42,9 @@ def workflow_inputs(key: AuditKey, check_run_id: int, *, approved: bool = False)
     }
     if approved:
         inputs["approved"] = "true"
+    if key.gate:
+        # A re-run of one gate: the workflow runs the plan and that gate's job only.
+        inputs["gate"] = key.gate
     return inputs
 
 
@@ -116,3 +119,33 @@ async def find_dispatched(
         if check_run_id_of(str(run.get("display_title") or "")) == check_run_id:
             return DispatchedRun(int(run["id"]), str(run.get("html_url") or "") or None)
     return None
+
+
+async def job_conclusions(
+    gh: GitHubAPI, repo: Repository, workflow_run_id: int
+) -> dict[str, str | None]:
+    """The conclusion of each job of the run's latest attempt, by job name (None: unfinished).
+
+    Only a gate's own job may judge it: one gate's failed job must not pass or fail another.
+    A run has a job per gate plus two; a page of 100 holds any config GitHub's matrix allows.
+    """
+    # https://docs.github.com/en/rest/actions/workflow-jobs#list-jobs-for-a-workflow-run
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs{?filter,per_page}",
+        url_vars={
+            "owner": repo.owner,
+            "repo": repo.name,
+            "run_id": str(workflow_run_id),
+            "filter": "latest",
+            "per_page": "100",
+        },
+    )
+    jobs: dict[str, str | None] = {}
+    for job in data.get("jobs", []):
+        name = str(job.get("name") or "")
+        conclusion = job.get("conclusion")
+        # Two jobs of one name (a caller that reuses a name): the worse one counts.
+        if name in jobs and jobs[name] != "success":
+            continue
+        jobs[name] = str(conclusion) if conclusion else None
+    return jobs

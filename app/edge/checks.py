@@ -32,6 +32,30 @@ async def list_runs(
     return sorted(mine, key=lambda r: r.id, reverse=True)
 
 
+async def list_all_runs(
+    gh: GitHubAPI, repo: Repository, head_sha: str, app_id: int
+) -> list[CheckRun]:
+    """The App's own runs of every name on one commit, newest first (one call).
+
+    A page of 100: a commit's runs are its gates' and their re-runs, bounded by
+    `limits.sessions_per_head`.
+    """
+    data: Any = await gh.getitem(
+        "/repos/{owner}/{repo}/commits/{ref}/check-runs{?filter,app_id,per_page}",
+        url_vars={
+            "owner": repo.owner,
+            "repo": repo.name,
+            "ref": head_sha,
+            "filter": "all",
+            "app_id": str(app_id),
+            "per_page": "100",
+        },
+    )
+    runs = [CheckRun.model_validate(item) for item in data["check_runs"]]
+    mine = [r for r in runs if r.app is None or r.app.id == app_id]
+    return sorted(mine, key=lambda r: r.id, reverse=True)
+
+
 async def get_run(gh: GitHubAPI, repo: Repository, run_id: int) -> CheckRun:
     data: Any = await gh.getitem(
         "/repos/{owner}/{repo}/check-runs/{id}",

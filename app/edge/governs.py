@@ -1,15 +1,16 @@
 """Read what governs at a base commit from GitHub: the config, and the canon's git object ids.
 
 The governance key (`action.governance`) is computed here by the App itself, from GitHub, never
-taken from a report. A commit's content never changes, so the answer is cached per commit; the
-cache is only an optimisation and is rebuilt from GitHub after a restart.
+taken from a report, canon sources included: the commit each one's `ref` names now. A commit's
+content never changes, so what it holds is cached per commit; the cache is only an optimisation
+and is rebuilt from GitHub after a restart.
 """
 
 from __future__ import annotations
 
 import base64
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gidgethub import BadRequest
@@ -28,10 +29,17 @@ class AtBase:
     # Why the config could not be read, when it is broken (the defaults then apply).
     problem: str | None
     governs: Governs
+    # Canon sources whose `ref` the App could not resolve to a commit, each saying so: the key
+    # then matches no report (fail closed) until `ref` is pinned to a commit SHA.
+    unresolved: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return governance_key(self.governs)
+
+    def key_for(self, gate: str) -> str:
+        """The key of one gate's verdicts: the same config and canon, that gate's name."""
+        return governance_key(replace(self.governs, gate=gate))
 
 
 class GovernsCache:
@@ -62,13 +70,16 @@ async def read_at_base(
     gate: str = DEFAULT_GATE,
     cache: GovernsCache | None = None,
 ) -> AtBase:
-    """Read the config at `commit` and the object ids of its config and canon roots.
+    """Read the config at `commit`, the object ids of its config and canon roots, and the
+    commit each canon source's `ref` names now.
 
-    Calls: the config (contents API), the commit, and one tree per folder level walked.
+    Calls: the config (contents API), the commit, one tree per folder level walked, and one
+    commit per canon source whose `ref` is not a commit SHA. A commit's own content never
+    changes, so that part is cached; a moving `ref` is resolved again on every call.
     """
     cached = cache.get((repo.id, commit, gate)) if cache is not None else None
     if cached is not None:
-        return cached
+        return await _with_sources(gh, cached)
     config, problem, config_sha = await _read_config(gh, repo, commit)
     data: Any = await gh.getitem(
         "/repos/{owner}/{repo}/git/commits/{sha}",
@@ -81,7 +92,40 @@ async def read_at_base(
     found = AtBase(config, problem, Governs(config=config_sha, canon=canon, gate=gate))
     if cache is not None:
         cache.put((repo.id, commit, gate), found)
-    return found
+    return await _with_sources(gh, found)
+
+
+async def _with_sources(gh: GitHubAPI, at: AtBase) -> AtBase:
+    """Add the commit of each canon source, as the runner records the one it fetched.
+
+    A `ref` that is a full commit SHA is that commit. Any other is resolved through GitHub now;
+    one the App cannot resolve (a private repository its token cannot read, a ref that does not
+    exist) gets a value no runner records, so no report's key can match it.
+    """
+    read_at, unresolved = [], []
+    for source in at.config.canon.sources:
+        if source.pinned:
+            read_at.append((source.prefix, source.ref))
+            continue
+        owner, name = source.repo.split("/")
+        try:
+            data: Any = await gh.getitem(
+                "/repos/{owner}/{repo}/commits/{ref}",
+                url_vars={"owner": owner, "repo": name, "ref": source.ref},
+            )
+        except BadRequest as exc:
+            read_at.append((source.prefix, f"unresolved {source.ref}"))
+            unresolved.append(
+                f"the canon source `{source.prefix}` ({source.repo}) names `ref: {source.ref}`, "
+                f"which the App could not resolve to a commit (HTTP {int(exc.status_code)}); "
+                "pin `ref` to a full commit SHA in `canon.sources`"
+            )
+            continue
+        read_at.append((source.prefix, str(data["sha"])))
+    if not read_at:
+        return at
+    governs = replace(at.governs, sources=tuple(sorted(read_at)))
+    return replace(at, governs=governs, unresolved=tuple(unresolved))
 
 
 async def _read_config(

@@ -11,6 +11,7 @@ annotations on the old one cannot be removed.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from gidgethub import sansio
@@ -18,13 +19,14 @@ from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
 from action.config import Waivers
-from action.report import Finding
+from action.report import DEFAULT_GATE, Finding, check_name
 from app.edge import checks
 from app.edge.auth import COMMANDS
 from app.edge.context import Context
 from app.edge.conversation import react, reply
 from app.edge.repos import get_pull, permission_of
 from app.events import IssueCommentEvent, PullRequest, Repository
+from app.flows.gates import conclude_aggregate
 from app.flows.governance import read_governance
 from app.flows.start import start_audit
 from app.judge import commands, grants, replies, verdict
@@ -148,7 +150,11 @@ async def _change_waiver(
     history, config = governance.history, governance.config
     now = datetime.now(UTC)  # ordered against audit records, which the App also stamps
     in_force = history.waivers_in_force(now) if history else {}
-    latest = history.latest if history else None
+    # The finding names its gate (finding ids are unique across gates): that gate's newest
+    # audit is what the change recomputes.
+    gate = _gate_of(history, command.finding_id, in_force)
+    latest = history.latest_of(gate) if history else None
+    governance = governance.for_gate(gate)
     if isinstance(command, commands.Waive):
         decision = grants.check_waiver(
             decision,
@@ -167,7 +173,7 @@ async def _change_waiver(
     if not isinstance(decision, grants.Accepted) or history is None:
         await reply(gh, repo, number, replies.ledger_unreadable_reply(governance.notes))
         return
-    change = _change(command, comment.user.login, now, number, pull.head.sha, config.waivers)
+    change = _change(command, comment.user.login, now, number, pull.head.sha, config.waivers, gate)
     if isinstance(change, Waiver):
         in_force = {**in_force, change.finding_id: change}
     else:
@@ -197,7 +203,7 @@ async def _change_waiver(
         if running:
             # The running audit may have recorded its verdict while this was being written,
             # from a ledger read before it: then this change's verdict must be the newest.
-            meanwhile = await _concluded_meanwhile(ctx, gh, repo, pull, latest, now)
+            meanwhile = await _concluded_meanwhile(ctx, gh, repo, pull, latest, now, gate)
             if meanwhile is not None:
                 latest, result, governance = meanwhile
         if result is None:
@@ -213,11 +219,32 @@ async def _change_waiver(
         governance=governance.key,
         trigger=trigger_of(f"{grants.COMMENT_TRIGGER}{comment.id}"),
     )
+    gated = config.gates is not None
     posted = await checks.ensure_concluded(
-        gh, repo, latest.head_sha, result, app_id=ctx.github_app.app_id, external_id=key.external_id
+        gh,
+        repo,
+        latest.head_sha,
+        result,
+        app_id=ctx.github_app.app_id,
+        external_id=(replace(key, gate=gate) if gated else key).external_id,
+        name=check_name(gate),
     )
-    if posted:  # else a redelivery: the verdict and the reply were already posted
-        await reply(gh, repo, number, _changed(change, result.conclusion))
+    if not posted:
+        return  # a redelivery: the verdict and the reply were already posted
+    conclusion: str = result.conclusion
+    if gated:
+        conclusion = await conclude_aggregate(
+            ctx, gh, repo, key, governance, cause=key.trigger or str(comment.id)
+        )
+    await reply(gh, repo, number, _changed(change, conclusion))
+
+
+def _gate_of(history: records.History | None, finding_id: str, in_force: dict[str, Waiver]) -> str:
+    """The gate of a finding: its waiver's, else the gate whose audit reported it last."""
+    if finding_id in in_force:
+        return in_force[finding_id].gate
+    holder = history.latest_reporting(finding_id) if history else None
+    return holder.report.run.gate if holder is not None else DEFAULT_GATE
 
 
 async def _concluded_meanwhile(
@@ -227,11 +254,12 @@ async def _concluded_meanwhile(
     pull: PullRequest,
     seen: records.AuditRecord | None,
     now: datetime,
+    gate: str,
 ) -> tuple[records.AuditRecord, CheckRunResult, Governance] | None:
     """Read the ledger again: a newer audit of the head may stand now, and give the verdict."""
-    governance = await _governance(ctx, gh, repo, pull)
+    governance = (await _governance(ctx, gh, repo, pull)).for_gate(gate)
     history = governance.history
-    newest = history.latest if history else None
+    newest = history.latest_of(gate) if history else None
     if history is None or newest is None:
         return None
     if seen is not None and newest.recorded_at <= seen.recorded_at:
@@ -248,6 +276,7 @@ def _change(
     pr: int,
     head_sha: str,
     policy: Waivers,
+    gate: str,
 ) -> Waiver | Unwaiver:
     """The waiver or unwaiver a command records; a waiver's expiry is fixed when it is granted."""
     if isinstance(command, commands.Unwaive):
@@ -261,6 +290,7 @@ def _change(
         pr=pr,
         head_sha=head_sha,
         expires_at=now + timedelta(days=days) if days else None,
+        gate=gate,
     )
 
 
@@ -306,6 +336,6 @@ def _recompute(
     history: records.History, latest: records.AuditRecord, in_force: dict[str, Waiver]
 ) -> CheckRunResult:
     """The verdict of the latest recorded report under the changed waivers (no new session)."""
-    previous = history.previous(latest.check_run_id)
+    previous = history.previous(latest.check_run_id, latest.report.run.gate)
     lifecycle = compare(previous.report if previous else None, latest.report, in_force)
     return verdict.decide(latest.report, waivers=in_force, lifecycle=lifecycle)

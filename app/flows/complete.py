@@ -8,17 +8,26 @@ it gets one on the PR head SHA recorded in its report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gidgethub import BadRequest, sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from action.report import Report
+from action.report import (
+    ARTIFACT_NAME,
+    DEFAULT_GATE,
+    PLAN_JOB,
+    STRUCTURE,
+    Report,
+    artifact_name,
+    check_name,
+)
 from app.edge import checks, metrics
-from app.edge.artifacts import fetch_report
+from app.edge.actions import job_conclusions
+from app.edge.artifacts import Listed, fetch_report, list_artifacts
 from app.edge.auth import COMMENT, CONCLUDE_AUDIT
 from app.edge.context import Context
 from app.edge.conversation import upsert_comment
@@ -26,10 +35,11 @@ from app.edge.governs import read_at_base
 from app.edge.repos import get_pull
 from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
 from app.flows.conjunction import post_conjunction
+from app.flows.gates import conclude_aggregate
 from app.flows.governance import read_governance
 from app.judge.artifact import ArtifactProblem
-from app.judge.checkrun import STRUCTURE_CHECK_NAME
-from app.judge.conclude import Finished, Governance, Outcome, PullNow, conclude
+from app.judge.checkrun import CHECK_NAME, STRUCTURE_CHECK_NAME
+from app.judge.conclude import Finished, Governance, Outcome, PullNow, belongs, conclude
 from app.judge.correlate import (
     AuditKey,
     branch_problem,
@@ -39,7 +49,9 @@ from app.judge.correlate import (
     untrusted,
     workflow_run_id_of,
 )
+from app.judge.gates import gates_of, judging_job
 from app.judge.links import Links
+from app.judge.structure import structure_result
 from app.ledger import store
 
 log = logging.getLogger(__name__)
@@ -59,16 +71,15 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         log.warning("completion.untrusted_run", extra={**fields, "reason": reason})
         return
     gh = await ctx.client(ev.installation.id, repo.id, CONCLUDE_AUDIT)
-    report: Report | ArtifactProblem
-    try:
-        report = await fetch_report(gh, ctx.http, repo, run.id)
-    except ArtifactProblem as exc:
-        report = exc
+    listed = await list_artifacts(gh, repo, run.id)
     manual = check_run_id_of(run.display_title) is None
     if manual and (problem := await _branch_problem(gh, repo, run, manual=True)):
         log.warning("completion.untrusted_run", extra={**fields, "reason": problem})
         return
-    check_run = await _check_run_for(gh, ctx, repo, run, report)
+    reports = _Reports(gh, ctx, listed)
+    # A manual run names no check run: its first report (any gate's) names the PR and head.
+    named_by = await reports.first() if manual else None
+    check_run = await _check_run_for(gh, ctx, repo, run, named_by)
     if check_run is None:
         log.warning("completion.uncorrelated", extra=fields)
         return
@@ -81,54 +92,198 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     if unnamed and (problem := await _branch_problem(gh, repo, run, manual=False)):
         log.warning("completion.untrusted_run", extra={**fields, "reason": problem})
         return
+    key = parse_external_id(check_run.external_id) or AuditKey(0, check_run.head_sha)
     governance, pull = Governance(), None
-    pr: int | None = None
-    base_sha = ""
-    if isinstance(report, Report) and run.conclusion == "success":
-        # What governed the report's base, and what governs the PR now: both computed here.
-        key = parse_external_id(check_run.external_id)
-        pr = report.run.pr or (key.pr if key else None)
-        base_sha = report.run.base_sha or (key.base_sha if key else "")
-        if base_sha:
-            try:
-                governance = await read_governance(
-                    gh, repo, pr, base_sha, ctx.github_app.seal, cache=ctx.governs
-                )
-            except BadRequest as exc:
-                if int(exc.status_code) not in (404, 422):
-                    raise
-                # A base GitHub does not know: no key, so the report cannot judge.
-                log.warning("completion.unknown_base", extra={**fields, "base_sha": base_sha})
-        if pr is not None:
-            pull = await pull_now(gh, ctx, repo, pr)
+    pr = key.pr or None
+    if key.base_sha:
+        # What governed the audit's base, and what governs the PR now: both computed here.
+        try:
+            governance = await read_governance(
+                gh, repo, pr, key.base_sha, ctx.github_app.seal, cache=ctx.governs
+            )
+        except BadRequest as exc:
+            if int(exc.status_code) not in (404, 422):
+                raise
+            # A base GitHub does not know: no key, so no report can judge.
+            log.warning("completion.unknown_base", extra={**fields, "base_sha": key.base_sha})
+    if pr is not None:
+        pull = await pull_now(gh, ctx, repo, pr)
     links = Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
-    finished = Finished(repo, run, check_run, report, pull)
-    outcome = conclude(finished, governance, links, workflow_file=ctx.settings.workflow_file)
+    done = _Completion(
+        ctx, gh, repo, run, check_run, key, governance, pull, links, ev.installation.id
+    )
+    jobs = await job_conclusions(gh, repo, run.id)
+    config = governance.config
+    gates = gates_of(config)
+    if not config.gates:
+        # One gate: `canon-gate` is its own check run.
+        outcome = await _conclude_gate(done, reports, jobs, DEFAULT_GATE, check_run)
+        await _post_structure(done, reports, jobs, fallback=outcome)
+        conclusion: str = outcome.result.conclusion
+    else:
+        wanted = (key.gate,) if key.gate else gates
+        mine = await _gate_runs(done, wanted)
+        for gate in wanted:
+            if mine[gate].status != "completed":
+                await _conclude_gate(done, reports, jobs, gate, mine[gate])
+        await _post_structure(done, reports, jobs, fallback=None)
+        conclusion = await conclude_aggregate(
+            ctx,
+            gh,
+            repo,
+            key,
+            governance,
+            cause=f"run{check_run.id}",
+            anchor_id=check_run.id,
+            links=links,
+        )
+    for name in (CHECK_NAME, *(check_name(g) for g in (config.gates and gates) or ())):
+        await post_conjunction(
+            ctx, gh, repo, check_run.head_sha, after=check_run.id, links=links, name=name
+        )
+    metrics.AUDITS.labels(conclusion=conclusion).inc()
+    log.info("completion.concluded", extra={**fields, "conclusion": conclusion})
 
+
+@dataclass(frozen=True)
+class _Completion:
+    """What every gate of one finished workflow run is concluded against."""
+
+    ctx: Context
+    gh: GitHubAPI
+    repo: Repository
+    run: WorkflowRun
+    # The run's `canon-gate` check run: the one the dispatch named.
+    anchor: CheckRun
+    key: AuditKey
+    governance: Governance
+    pull: PullNow | None
+    links: Links
+    installation_id: int
+
+
+class _Reports:
+    """The run's reports, each downloaded at most once."""
+
+    def __init__(self, gh: GitHubAPI, ctx: Context, listed: dict[str, Listed]) -> None:
+        self._gh, self._ctx, self._listed = gh, ctx, listed
+        self._got: dict[str, Report | ArtifactProblem] = {}
+
+    def has(self, gate: str) -> bool:
+        return artifact_name(gate) in self._listed
+
+    async def of(self, gate: str) -> Report | ArtifactProblem:
+        if gate not in self._got:
+            try:
+                self._got[gate] = await fetch_report(self._gh, self._ctx.http, self._listed, gate)
+            except ArtifactProblem as exc:
+                self._got[gate] = exc
+        return self._got[gate]
+
+    async def first(self) -> Report | ArtifactProblem:
+        """The default gate's report, else any gate's: a manual run's PR and head."""
+        names = sorted(self._listed)
+        for gate in (DEFAULT_GATE, *(n.removeprefix(ARTIFACT_NAME + "-") for n in names)):
+            if gate != STRUCTURE and self.has(gate):
+                return await self.of(gate)
+        return ArtifactProblem(f"the workflow run uploaded no `{ARTIFACT_NAME}` artifact")
+
+
+async def _conclude_gate(
+    done: _Completion,
+    reports: _Reports,
+    jobs: dict[str, str | None],
+    gate: str,
+    gate_run: CheckRun,
+) -> Outcome:
+    """Conclude one gate's check run from its own job's report; record it; return the outcome."""
+    ctx, gh, repo = done.ctx, done.gh, done.repo
+    report = await reports.of(gate)
+    job = judging_job(gate, report if isinstance(report, Report) else None, jobs)
+    pull = done.pull.for_gate(gate) if done.pull is not None else None
+    finished = Finished(repo, done.run, gate_run, report, pull, gate=gate, job=job)
+    governance = done.governance.for_gate(gate)
+    outcome = conclude(finished, governance, done.links, workflow_file=ctx.settings.workflow_file)
+    if done.governance.config.gates is not None:
+        # One comment per PR: with several gates it would say only the last gate's findings.
+        outcome = replace(outcome, comment=None)
     again: Callable[[], Awaitable[Outcome]] | None = None
-    if governance.history is not None and pr is not None:
-        read_pr, read_base = pr, base_sha
+    if governance.history is not None and done.key.pr and done.key.base_sha:
+        pr, base = done.key.pr, done.key.base_sha
 
         async def again() -> Outcome:
             # The ledger moved between our read and our write (a waiver, most likely): judge
             # again with what it holds now, so a waiver recorded meanwhile counts.
-            now = await read_governance(
-                gh, repo, read_pr, read_base, ctx.github_app.seal, cache=ctx.governs
+            now = await read_governance(gh, repo, pr, base, ctx.github_app.seal, cache=ctx.governs)
+            return conclude(
+                finished, now.for_gate(gate), done.links, workflow_file=ctx.settings.workflow_file
             )
-            return conclude(finished, now, links, workflow_file=ctx.settings.workflow_file)
 
     await write(
         ctx,
         gh,
         finished,
         outcome,
-        installation_id=ev.installation.id,
+        installation_id=done.installation_id,
         again=again,
         seen_tip=governance.history.tip if governance.history is not None else None,
     )
-    await post_conjunction(ctx, gh, repo, check_run.head_sha, after=check_run.id, links=links)
-    metrics.AUDITS.labels(conclusion=outcome.result.conclusion).inc()
-    log.info("completion.concluded", extra={**fields, "conclusion": outcome.result.conclusion})
+    return outcome
+
+
+async def _gate_runs(done: _Completion, wanted: Sequence[str]) -> dict[str, CheckRun]:
+    """Each wanted gate's check run under this audit: the one the start made, or a new one (a
+    manual run, or a start that stopped before making it)."""
+    runs = await checks.list_all_runs(done.gh, done.repo, done.anchor.head_sha, _app(done))
+    mine: dict[str, CheckRun] = {}
+    for run in runs:  # newest first
+        key = parse_external_id(run.external_id)
+        if key is not None and key.check == done.anchor.id and key.gate in wanted:
+            mine.setdefault(key.gate, run)
+    for gate in wanted:
+        if gate not in mine:
+            mine[gate] = await checks.create_run(
+                done.gh,
+                done.repo,
+                done.anchor.head_sha,
+                external_id=done.key.of_gate(
+                    gate, done.anchor.id, done.governance.for_gate(gate).key
+                ).external_id,
+                name=check_name(gate),
+                status="in_progress",
+                details_url=done.run.html_url or None,
+            )
+    return mine
+
+
+async def _post_structure(
+    done: _Completion, reports: _Reports, jobs: dict[str, str | None], *, fallback: Outcome | None
+) -> None:
+    """Post `canon-gate/structure` once: from the plan job's structure report, or (a workflow
+    older than that report) from the one gate's report."""
+    result = None
+    if reports.has(STRUCTURE) and jobs.get(PLAN_JOB) == "success":
+        report = await reports.of(STRUCTURE)
+        if isinstance(report, Report) and belongs(report, done.anchor, done.run.id):
+            result = structure_result(report, links=done.links)
+    elif fallback is not None:
+        result = fallback.structure
+    if result is None:
+        return
+    await checks.ensure_concluded(
+        done.gh,
+        done.repo,
+        done.anchor.head_sha,
+        result,
+        app_id=_app(done),
+        external_id=done.key.of_gate(STRUCTURE, done.anchor.id, done.key.governance).external_id,
+        name=STRUCTURE_CHECK_NAME,
+        details_url=done.run.html_url or None,
+    )
+
+
+def _app(done: _Completion) -> int:
+    return done.ctx.github_app.app_id
 
 
 async def write(
@@ -141,7 +296,7 @@ async def write(
     again: Callable[[], Awaitable[Outcome]] | None = None,
     seen_tip: str | None = None,
 ) -> None:
-    """Write an outcome: the ledger record, the structure run, the verdict, then the comment.
+    """Write an outcome: the ledger record, the verdict, then the comment.
 
     The verdict was judged with the ledger at `seen_tip`. When the record's commit lands on a
     different parent, someone wrote in between (a waiver racing this completion) and `again`
@@ -164,18 +319,6 @@ async def write(
                 moved = await again()
                 outcome = replace(outcome, result=moved.result, comment=moved.comment)
                 result = moved.result
-    if outcome.structure is not None:
-        # Its own check run, posted once (even across redeliveries), before the verdict.
-        await checks.ensure_concluded(
-            gh,
-            repo,
-            check_run.head_sha,
-            outcome.structure,
-            app_id=ctx.github_app.app_id,
-            external_id=f"{check_run.external_id}:check={check_run.id}",
-            name=STRUCTURE_CHECK_NAME,
-            details_url=finished.workflow_run.html_url or None,
-        )
     await checks.conclude(
         gh, repo, check_run.id, result, already=check_run.output.annotations_count
     )
@@ -219,7 +362,7 @@ async def _check_run_for(
     ctx: Context,
     repo: Repository,
     run: WorkflowRun,
-    report: Report | ArtifactProblem,
+    report: Report | ArtifactProblem | None,
 ) -> CheckRun | None:
     """Find the check run this workflow run reports to, creating one for a manual run."""
     check_run_id = check_run_id_of(run.display_title)
@@ -253,4 +396,6 @@ async def pull_now(gh: GitHubAPI, ctx: Context, repo: Repository, number: int) -
     """The PR's head now, and the governance key of its base tip now."""
     pull = await get_pull(gh, repo, number)
     at_base = await read_at_base(gh, repo, pull.base.sha, cache=ctx.governs)
-    return PullNow(head_sha=pull.head.sha, base_ref=pull.base.ref, key=at_base.key)
+    return PullNow(
+        head_sha=pull.head.sha, base_ref=pull.base.ref, key=at_base.key, governs=at_base.governs
+    )

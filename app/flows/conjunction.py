@@ -16,7 +16,7 @@ from app.edge.context import Context
 from app.edge.governs import read_at_base
 from app.edge.repos import get_pull
 from app.events import Repository
-from app.judge.checkrun import ACTIVE
+from app.judge.checkrun import ACTIVE, CHECK_NAME
 from app.judge.combine import PrVerdict, combine, combined_external_id
 from app.judge.correlate import parse_external_id
 from app.judge.links import Links
@@ -25,10 +25,18 @@ log = logging.getLogger(__name__)
 
 
 async def post_conjunction(
-    ctx: Context, gh: GitHubAPI, repo: Repository, head_sha: str, *, after: int, links: Links
+    ctx: Context,
+    gh: GitHubAPI,
+    repo: Repository,
+    head_sha: str,
+    *,
+    after: int,
+    links: Links,
+    name: str = CHECK_NAME,
 ) -> None:
-    """Post the combined run when more than one open PR has this head; else do nothing."""
-    runs = await checks.list_runs(gh, repo, head_sha, ctx.github_app.app_id)
+    """Post the combined run of check `name` (`canon-gate`, or a gate's) when more than one open
+    PR has this head; else do nothing."""
+    runs = await checks.list_runs(gh, repo, head_sha, ctx.github_app.app_id, name)
     keyed = [(run, key) for run in runs if (key := parse_external_id(run.external_id))]
     numbers = sorted({key.pr for _, key in keyed})
     if len(numbers) < 2:
@@ -60,6 +68,7 @@ async def post_conjunction(
         result,
         app_id=ctx.github_app.app_id,
         external_id=combined_external_id(head_sha, after),
+        name=name,
     )
     log.info(
         "conjunction.posted",

@@ -59,4 +59,10 @@ async def read_governance(
             log.warning("ledger.unreadable", extra={"repo": repo.full_name, "pr": pr})
     if history is not None and history.rejected:
         notes.append(rejected_note(history.rejected))
-    return Governance(config=at_base.config, key=at_base.key, history=history, notes=tuple(notes))
+    return Governance(
+        config=at_base.config,
+        key=at_base.key,
+        history=history,
+        notes=tuple(notes),
+        governs=at_base.governs,
+    )

@@ -7,6 +7,7 @@ App's `canon-gate` runs on the head SHA), so it holds across restarts and replic
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,16 +15,19 @@ from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
+from action.config import AppConfig
+from action.report import STRUCTURE, check_name
 from app.edge import checks
 from app.edge.actions import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.edge.auth import READ_PR, START_AUDIT
 from app.edge.context import Context
-from app.edge.governs import read_at_base
+from app.edge.governs import AtBase, read_at_base
 from app.edge.repos import get_pull
-from app.events import CheckRunEvent, CheckSuiteEvent, PullRequestEvent, Repository
+from app.events import CheckRun, CheckRunEvent, CheckSuiteEvent, PullRequestEvent, Repository
 from app.judge import outcomes
-from app.judge.checkrun import ACTIVE, RERUN
+from app.judge.checkrun import ACTIVE, RERUN, CheckRunResult
 from app.judge.correlate import AuditKey, parse_external_id, trigger_of
+from app.judge.gates import gates_of
 from app.judge.plan import plan_start
 
 log = logging.getLogger(__name__)
@@ -61,10 +65,11 @@ async def start_audit(
         trigger=key.trigger,
         sessions_per_head=at_base.config.limits.sessions_per_head,
     )
+    gates = _gates(at_base.config, key)
     for run in plan.time_out:
-        await checks.conclude(gh, repo, run.id, outcomes.overdue(limit))
+        await _conclude_with_gates(gh, ctx, repo, run, outcomes.overdue(limit))
     for run in plan.cancel:
-        await checks.conclude(gh, repo, run.id, outcomes.superseded(key.head_sha))
+        await _conclude_with_gates(gh, ctx, repo, run, outcomes.superseded(key.head_sha))
     fields = {"delivery_id": ctx.delivery_id, "repo": repo.full_name, "pr": key.pr}
     if plan.skip_reason:
         log.info("audit.skipped", extra={**fields, "reason": plan.skip_reason})
@@ -75,12 +80,24 @@ async def start_audit(
         refused = await checks.conclude_new(
             gh, repo, key.head_sha, result, external_id=key.external_id
         )
+        for gate in gates:
+            # A repository may require the gates one by one: each says so too.
+            gate_key = key.of_gate(gate, refused.id, at_base.key_for(gate))
+            await checks.conclude_new(
+                gh,
+                repo,
+                key.head_sha,
+                result,
+                name=check_name(gate),
+                external_id=gate_key.external_id,
+            )
         log.info("audit.session_limit", extra={**fields, "spent": plan.sessions_spent})
         return refused.id
     run = plan.resume or await checks.create_run(
         gh, repo, key.head_sha, external_id=key.external_id
     )
     fields["check_run_id"] = run.id
+    gate_runs = await _gate_runs(gh, ctx, repo, run, key, at_base, gates, resumed=bool(plan.resume))
     inputs = workflow_inputs(key, run.id, approved=approved)
     workflow = ctx.settings.workflow_file
     earlier = await find_dispatched(gh, repo, workflow, run.id) if plan.resume else None
@@ -91,18 +108,71 @@ async def start_audit(
         result = outcomes.setup_required(
             str(exc), workflow_missing=exc.workflow_missing, workflow_file=workflow
         )
-        await checks.conclude(gh, repo, run.id, result)
+        for gate_run in (run, *gate_runs):
+            await checks.conclude(gh, repo, gate_run.id, result)
         return run.id
-    await checks.mark_in_progress(gh, repo, run.id, details_url=dispatched.html_url)
+    for gate_run in (run, *gate_runs):
+        await checks.mark_in_progress(gh, repo, gate_run.id, details_url=dispatched.html_url)
     log.info("audit.dispatched", extra={**fields, "workflow_run_id": dispatched.workflow_run_id})
     return run.id
+
+
+def _gates(config: AppConfig, key: AuditKey) -> tuple[str, ...]:
+    """The gates that get their own check run in this audit: none without `gates`; else every
+    gate, or the one a re-run names."""
+    if not config.gates:
+        return ()
+    names = gates_of(config)
+    return (key.gate,) if key.gate in names else names
+
+
+async def _gate_runs(
+    gh: GitHubAPI,
+    ctx: Context,
+    repo: Repository,
+    anchor: CheckRun,
+    key: AuditKey,
+    at_base: AtBase,
+    gates: Sequence[str],
+    *,
+    resumed: bool,
+) -> list[CheckRun]:
+    """Each gate's check run under `anchor`, queued now so a ruleset that requires a gate sees
+    it wait (a resumed start finds the ones it made before)."""
+    existing: dict[str, CheckRun] = {}
+    if resumed and gates:
+        for run in await checks.list_all_runs(gh, repo, key.head_sha, ctx.github_app.app_id):
+            found = parse_external_id(run.external_id)
+            if found is not None and found.check == anchor.id:
+                existing.setdefault(found.gate, run)
+    runs = []
+    for gate in gates:
+        gate_key = key.of_gate(gate, anchor.id, at_base.key_for(gate))
+        runs.append(
+            existing.get(gate)
+            or await checks.create_run(
+                gh, repo, key.head_sha, external_id=gate_key.external_id, name=check_name(gate)
+            )
+        )
+    return runs
+
+
+async def _conclude_with_gates(
+    gh: GitHubAPI, ctx: Context, repo: Repository, anchor: CheckRun, result: CheckRunResult
+) -> None:
+    """Conclude a `canon-gate` run and its gates' runs that are still open."""
+    await checks.conclude(gh, repo, anchor.id, result)
+    for run in await checks.list_all_runs(gh, repo, anchor.head_sha, ctx.github_app.app_id):
+        found = parse_external_id(run.external_id)
+        if found is not None and found.check == anchor.id and run.status in ACTIVE:
+            await checks.conclude(gh, repo, run.id, result)
 
 
 async def supersede(
     gh: GitHubAPI, ctx: Context, repo: Repository, old_sha: str, new_sha: str
 ) -> None:
     """Conclude the active runs of an older push `cancelled`: a newer push replaced them."""
-    for run in await checks.list_runs(gh, repo, old_sha, ctx.github_app.app_id):
+    for run in await checks.list_all_runs(gh, repo, old_sha, ctx.github_app.app_id):
         if run.status in ACTIVE:
             await checks.conclude(gh, repo, run.id, outcomes.superseded(new_sha))
 
@@ -139,7 +209,13 @@ async def on_check_run(event: sansio.Event, ctx: Context) -> None:
     # finds the run it already made and starts no second paid session.
     button = "button" if ev.requested_action is not None else "rerequest"
     trigger = f"{button}-{ev.check_run.id}"
-    await rerun(ctx, ev.repository, ev.installation.id, ev.check_run.head_sha, numbers, trigger)
+    # Re-run on a gate's own check run re-runs that gate; on `canon-gate` (or the structural
+    # check), every gate.
+    own = key is not None and key.gate not in ("", STRUCTURE)
+    gate = key.gate if key and own and ev.check_run.name == check_name(key.gate) else ""
+    await rerun(
+        ctx, ev.repository, ev.installation.id, ev.check_run.head_sha, numbers, trigger, gate=gate
+    )
 
 
 @router.register("check_suite", action="rerequested")
@@ -158,8 +234,11 @@ async def rerun(
     head_sha: str,
     numbers: list[int],
     trigger: str,
+    *,
+    gate: str = "",
 ) -> None:
-    """Audit the head SHA again for each PR; only people with write access can ask for this."""
+    """Audit the head SHA again for each PR (one gate, or every gate when `gate` is empty);
+    only people with write access can ask for this."""
     gh = await ctx.client(installation_id, repo.id, READ_PR)
     if not numbers:
         # Fork PRs are missing from `pull_requests`: our own runs on the SHA name the PR.
@@ -173,5 +252,5 @@ async def rerun(
         pr = await get_pull(gh, repo, number)
         if pr.state != "open":
             continue
-        key = AuditKey(number, head_sha, pr.base.sha, trigger=trigger_of(trigger))
+        key = AuditKey(number, head_sha, pr.base.sha, trigger=trigger_of(trigger), gate=gate)
         await start_audit(ctx, gh, repo, key, rerun=True, approved=True)

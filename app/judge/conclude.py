@@ -7,10 +7,11 @@ structure check run and the lifecycle comment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from action.config import AppConfig
-from action.report import Report
+from action.governance import Governs, governance_key
+from action.report import DEFAULT_GATE, Report, check_name
 from app.events import CheckRun, Repository, WorkflowRun
 from app.judge import comment, outcomes, verdict
 from app.judge.artifact import ArtifactProblem, UnsupportedSchema
@@ -21,14 +22,16 @@ from app.judge.links import Links
 from app.judge.structure import structure_result
 from app.ledger.records import AuditRecord, History, audit_record
 
-# Why a workflow run that ended without a report could not judge.
-_FAILED_RUN = {
-    "failure": "the audit workflow failed before it wrote a report",
-    "cancelled": "the audit workflow was cancelled",
-    "timed_out": "the audit workflow timed out",
+# Why the job that runs a gate, having ended so, could not judge.
+_FAILED_JOB = {
+    "failure": "the audit job failed before it wrote a report",
+    "cancelled": "the audit job was cancelled",
+    "timed_out": "the audit job timed out",
     "startup_failure": "the audit workflow could not start",
     "action_required": "the audit workflow is waiting for approval to run",
     "stale": "the audit workflow went stale",
+    "skipped": "the audit job was skipped",
+    "in_progress": "the audit job had not finished when the workflow run ended",
 }
 
 
@@ -43,6 +46,10 @@ class Finished:
     report: Report | ArtifactProblem
     # The PR as GitHub sees it now; None when the report names no PR.
     pull: PullNow | None = None
+    # The gate this check run concludes, and how the job that may judge it ended (None: the
+    # run had no such job, `app.judge.gates.judging_job`).
+    gate: str = DEFAULT_GATE
+    job: str | None = "success"
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,13 @@ class PullNow:
     base_ref: str
     # The governance key of the PR's base tip now, computed by the App.
     key: str
+    # What governs the base tip now, to key it for another gate (None: keyed already).
+    governs: Governs | None = None
+
+    def for_gate(self, gate: str) -> PullNow:
+        if self.governs is None:
+            return self
+        return replace(self, key=governance_key(replace(self.governs, gate=gate)))
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,14 @@ class Governance:
     # None when the ledger is off or could not be read (`notes` then say why).
     history: History | None = None
     notes: tuple[str, ...] = ()
+    # What governs at the base, to key it for another gate (None: keyed already).
+    governs: Governs | None = None
+
+    def for_gate(self, gate: str) -> Governance:
+        """The same governance keyed for one gate: each gate's verdict has its own key."""
+        if self.governs is None:
+            return self
+        return replace(self, key=governance_key(replace(self.governs, gate=gate)))
 
 
 @dataclass(frozen=True)
@@ -91,7 +113,9 @@ def belongs(report: Report, check_run: CheckRun, workflow_run_id: int) -> bool:
     if key is not None and key.base_sha and info.base_sha != key.base_sha:
         # The App chose the governing base when it dispatched; nothing else may choose it.
         return False
-    if info.check_run_id is not None and info.check_run_id != check_run.id:
+    # A gate's report names the `canon-gate` run the dispatch named, which its run belongs to.
+    named = key.check if key is not None and key.check is not None else check_run.id
+    if info.check_run_id is not None and info.check_run_id != named:
         return False
     return info.workflow_run_id is None or info.workflow_run_id == workflow_run_id
 
@@ -105,13 +129,20 @@ def usable_report(finished: Finished, key: str, *, manual: bool) -> Report | str
     judged the PR's current head.
     """
     run, report, pull = finished.workflow_run, finished.report, finished.pull
-    if run.conclusion != "success":
-        # A failed job means the audit did not run to completion: say why the run ended.
-        return _FAILED_RUN.get(run.conclusion or "", f"the audit workflow ended {run.conclusion}")
+    if finished.job is None:
+        return (
+            f"the workflow run has no job for `{check_name(finished.gate)}`; the repository's "
+            "workflow may be older than this App (`canon-gate init --force` writes the current one)"
+        )
+    if finished.job != "success":
+        # A failed job means the audit did not run to completion: say why it ended.
+        return _FAILED_JOB.get(finished.job, f"the audit job ended {finished.job}")
     if isinstance(report, ArtifactProblem):
         return str(report)
     if not belongs(report, finished.check_run, run.id):
         return "the report does not belong to this check run (SHA or id mismatch)"
+    if report.run.gate != finished.gate:
+        return f"the report is for gate `{report.run.gate}`, not `{finished.gate}`"
     base = (report.run.base_sha or "unknown")[:7]
     dispatched = parse_external_id(finished.check_run.external_id)
     if report.run.governance_key != key or (dispatched and dispatched.governance not in ("", key)):
@@ -161,14 +192,16 @@ def conclude(
     key = parse_external_id(check_run.external_id)
     pr = report.run.pr or (key.pr if key else None)
     waivers = history.waivers_in_force() if history else {}
-    previous = history.previous(check_run.id) if history else None
+    previous = history.previous(check_run.id, finished.gate) if history else None
     lifecycle = (
         compare(previous.report if previous else None, report, waivers)
         if report.evaluated
         else None
     )
-    notes = governance.notes
-    if report.evaluated:
+    notes = (*governance.notes, *outcomes.caller_notes(report.run.caller_version))
+    if report.out_of_scope:
+        judged, result = None, outcomes.not_in_scope(finished.gate, links=links, notes=notes)
+    elif report.evaluated:
         judged = verdict.assess(report, waivers, lifecycle)
         result = verdict.render_verdict(
             report, judged, lifecycle=lifecycle is not None, links=links, notes=notes

@@ -8,21 +8,26 @@ names the one workflow run it waits for.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.events import Repository, WorkflowRun
 from app.judge.outcomes import workflow_path
 
 # `canon-gate:v1:pr=N:head=SHA:base=SHA` then optional fields, in this order:
-#   gk=   the governance key the audit is judged under (action.governance);
-#   via=  what asked for an explicit re-run or a waiver's verdict (a delivery or a comment);
-#   check= on a structure check run, the audit check run it belongs to.
+#   gk=    the governance key the audit is judged under (action.governance);
+#   gate=  on the `canon-gate` run, the one gate a re-run audits (absent: every gate); on a
+#          gate's own run, its gate;
+#   group= a merge group's head ref, when the audit is of a merge queue's group;
+#   via=   what asked for an explicit re-run or a waiver's verdict (a delivery or a comment);
+#   check= on a gate's or the structure check's run, the `canon-gate` run it belongs to.
 _PREFIX = "canon-gate:v1:"
 _FIELDS = {
     "pr": re.compile(r"\d+"),
     "head": re.compile(r"[0-9a-f]{40}"),
     "base": re.compile(r"(?:[0-9a-f]{40})?"),
     "gk": re.compile(r"gk\d-[0-9a-f]{8,64}"),
+    "gate": re.compile(r"[a-z0-9-]{1,40}"),
+    "group": re.compile(r"[\w./-]{1,200}"),
     "via": re.compile(r"[\w.-]{1,64}"),
     "check": re.compile(r"\d+"),
 }
@@ -41,13 +46,27 @@ class AuditKey:
     governance: str = ""
     # What asked for an explicit re-run or a waiver's verdict, so a redelivery finds its run.
     trigger: str = ""
+    # The gate (see the field list above; "" on the `canon-gate` run of a whole audit).
+    gate: str = ""
+    # A merge group's head ref ("" for a pull request's audit).
+    group: str = ""
+    # On a gate's or the structure check's run: the `canon-gate` run it belongs to.
+    check: int | None = None
 
     @property
     def external_id(self) -> str:
         parts = [f"pr={self.pr}", f"head={self.head_sha}", f"base={self.base_sha}"]
         parts += [f"gk={self.governance}"] if self.governance else []
+        parts += [f"gate={self.gate}"] if self.gate else []
+        parts += [f"group={self.group}"] if self.group else []
         parts += [f"via={self.trigger}"] if self.trigger else []
+        parts += [f"check={self.check}"] if self.check is not None else []
         return _PREFIX + ":".join(parts)
+
+    def of_gate(self, gate: str, check: int, governance: str) -> AuditKey:
+        """The key of one gate's run (or the structure check's) under the run `check`, with that
+        gate's own governance key."""
+        return replace(self, gate=gate, check=check, governance=governance)
 
 
 def trigger_of(value: str) -> str:
@@ -74,6 +93,9 @@ def parse_external_id(value: str | None) -> AuditKey | None:
         base_sha=fields["base"],
         governance=fields.get("gk", ""),
         trigger=fields.get("via", ""),
+        gate=fields.get("gate", ""),
+        group=fields.get("group", ""),
+        check=int(fields["check"]) if "check" in fields else None,
     )
 
 

@@ -10,7 +10,13 @@ from datetime import datetime, timedelta
 
 from action.config import CONFIG_PATH
 from action.markdown import fenced, inline, one_line, shorten
-from action.report import ACTION_VERSION, SUPPORTED_SCHEMA_VERSIONS, Report
+from action.report import (
+    ACTION_VERSION,
+    CALLER_VERSION,
+    SUPPORTED_SCHEMA_VERSIONS,
+    Report,
+    check_name,
+)
 from app.judge import render
 from app.judge.checkrun import CheckRunResult
 from app.judge.links import Links
@@ -200,5 +206,66 @@ def session_limit(spent: int, limit: int, *, links: Links = _NO_LINKS) -> CheckR
     return CheckRunResult(
         conclusion="action_required",
         title=f"Not evaluated: {spent} of {limit} sessions used for this commit",
+        summary=render.page(parts, links),
+    )
+
+
+def not_in_scope(
+    gate: str, *, links: Links = _NO_LINKS, notes: Sequence[str] = ()
+) -> CheckRunResult:
+    """Conclude `neutral` for a gate whose paths the change does not touch: no session ran.
+
+    Not a fail-open: the gate's paths come from the base branch's config, which the pull request
+    cannot change; and `neutral` is not `success`.
+    """
+    name = inline(check_name(gate))
+    parts = [
+        render.headline("⚪", f"Not in scope: {check_name(gate)}"),
+        render.notes(notes),
+        f"This change touches none of the paths {name} audits (its `paths` and `exclude` in "
+        f"`{CONFIG_PATH}` on the base branch), so no session ran and none was paid for.",
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="neutral",
+        title=f"Not in scope: the change touches none of {check_name(gate)}'s paths",
+        summary=render.page(parts, links),
+    )
+
+
+def caller_notes(caller_version: int | None) -> tuple[str, ...]:
+    """A note when the repository's workflow is older than the one `canon-gate init` writes."""
+    if caller_version is not None and caller_version >= CALLER_VERSION:
+        return ()
+    theirs = f"version {caller_version}" if caller_version is not None else "an older version"
+    return (
+        f"This repository's canon-gate workflow is {theirs}; `canon-gate init --force` writes "
+        f"version {CALLER_VERSION}. Update it on the default branch to get what changed.",
+    )
+
+
+# A gate that needs another: it reads this title prefix on its need's run to re-run itself.
+NOT_RUN_PREFIX = "Not run: "
+
+
+def needs_unmet(
+    reason: str, *, links: Links = _NO_LINKS, notes: Sequence[str] = ()
+) -> CheckRunResult:
+    """Conclude `action_required` for a gate whose needs did not pass: no session was paid for.
+
+    `reason` is the runner's, e.g. "`structure` failed; fix that first". It runs again by itself
+    once the need passes (a re-run of the need, or a waiver of its findings).
+    """
+    said = one_line(reason) or "a gate it needs did not pass"
+    parts = [
+        render.headline("⏸️", NOT_RUN_PREFIX + said),
+        render.notes(notes),
+        "This gate needs another check to pass before its session is paid for, and that check "
+        "did not pass. Fix what it found (or waive it): this gate then runs by itself.",
+        links.markdown(),
+    ]
+    return CheckRunResult(
+        conclusion="action_required",
+        title=shorten(NOT_RUN_PREFIX + said, render.MAX_TITLE),
         summary=render.page(parts, links),
     )

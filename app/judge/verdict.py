@@ -157,6 +157,8 @@ def _not_evaluated(report: Report, links: Links, notes: Sequence[str]) -> CheckR
     error = report.error or ""
     if report.error_kind is ErrorKind.AWAITING_APPROVAL:
         return outcomes.awaiting_approval(report.run.head_sha, links=links)
+    if report.error_kind is ErrorKind.NEEDS:
+        return outcomes.needs_unmet(error, links=links, notes=notes)
     first_line = error.strip().splitlines()[0] if error.strip() else "error"
     result = outcomes.not_evaluated(
         shorten(first_line, 120), detail=error, links=links, report=report, notes=notes

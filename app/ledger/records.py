@@ -13,7 +13,7 @@ from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from action.report import Finding, Report
+from action.report import DEFAULT_GATE, Finding, Report
 from app.ledger.waivers import Audited, Unwaiver, Waiver, settle_waivers
 
 LEDGER_FORMAT = 1
@@ -67,6 +67,8 @@ class WaiverRecord(_Record):
     conclusion: str | None = None
     # When it stops applying (`waivers.expire_days` of the base when it was granted); None: never.
     expires_at: datetime | None = None
+    # The gate whose finding it waives.
+    gate: str = DEFAULT_GATE
 
     def to_waiver(self) -> Waiver:
         return Waiver(
@@ -77,6 +79,7 @@ class WaiverRecord(_Record):
             pr=self.pr,
             head_sha=self.head_sha,
             expires_at=self.expires_at,
+            gate=self.gate,
         )
 
 
@@ -119,13 +122,36 @@ class History(NamedTuple):
     def latest(self) -> AuditRecord | None:
         return self.audits[0] if self.audits else None
 
-    def previous(self, check_run_id: int | None) -> AuditRecord | None:
-        """The audit a new verdict is compared with: the newest one not of `check_run_id`.
+    def latest_of(self, gate: str) -> AuditRecord | None:
+        """The newest audit of one gate."""
+        return next((a for a in self.audits if a.report.run.gate == gate), None)
+
+    def latest_reporting(self, finding_id: str) -> AuditRecord | None:
+        """The newest audit of the gate that reported `finding_id` most recently, or None.
+
+        Finding ids are unique across gates (a gate's name is part of its fingerprint), so the
+        finding names its gate; that gate's newest audit is what a waiver of it recomputes.
+        """
+        holder = next(
+            (a for a in self.audits if any(f.id == finding_id for f in a.report.findings)), None
+        )
+        return self.latest_of(holder.report.run.gate) if holder is not None else None
+
+    def previous(self, check_run_id: int | None, gate: str | None = None) -> AuditRecord | None:
+        """The audit a new verdict is compared with: the newest one of the same gate (any gate
+        when None) that is not of `check_run_id`.
 
         A redelivered completion may find its own audit recorded already; it must still compare
         with the one before it.
         """
-        return next((a for a in self.audits if a.check_run_id != check_run_id), None)
+        return next(
+            (
+                a
+                for a in self.audits
+                if a.check_run_id != check_run_id and (gate is None or a.report.run.gate == gate)
+            ),
+            None,
+        )
 
     def recorded(self, check_run_id: int) -> bool:
         return any(a.check_run_id == check_run_id for a in self.audits)
@@ -221,6 +247,7 @@ def waiver_record(
         finding=finding,
         conclusion=conclusion,
         expires_at=waiver.expires_at,
+        gate=waiver.gate,
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from action.report import Report
+from action.report import DEFAULT_GATE, Report
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Waiver:
     head_sha: str
     # Set from `waivers.expire_days` when it was granted: the terms are fixed then, and sealed.
     expires_at: datetime | None = None
+    # The gate whose audit reported the finding: only that gate's audits can drop it.
+    gate: str = DEFAULT_GATE
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -65,7 +67,8 @@ def _follows(
     for audited in newest_first:
         if audited.at <= waiver.at:
             break
-        if not audited.report.evaluated:
+        if not audited.report.evaluated or audited.report.run.gate != waiver.gate:
+            # Another gate's audit never reports this finding, so it proves nothing about it.
             continue
         if all(f.id != fid for f in audited.report.findings):
             return False

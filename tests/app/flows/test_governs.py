@@ -128,7 +128,7 @@ async def test_a_failed_workflow_run_never_judges_even_with_a_report(gate: Gate)
     assert await gate.deliver("workflow_run", done) == 200
     concluded = gate.repo.check_runs[check.id]
     assert concluded.conclusion == "failure"
-    assert concluded.output["title"].startswith("Not evaluated: the audit workflow failed")
+    assert concluded.output["title"].startswith("Not evaluated: the audit job failed")
 
 
 async def test_canon_that_changed_during_the_audit_never_passes(gate: Gate) -> None:

@@ -44,6 +44,7 @@ async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default
         "base_sha": gate.repo.head("main"),
         "check_run_id": str(check.id),
         "approved": "false",  # the workflow's default: an automatic trigger approves nothing
+        "gate": "",  # every gate
     }
     assert run.head_sha == gate.repo.head("main")  # the default branch judges, not the PR
     # The run the App dispatched, exactly as GitHub gave it (`return_run_details`).

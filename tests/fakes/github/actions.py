@@ -115,12 +115,55 @@ def dispatch(repo: Repo, workflow: str, ref: str, given: dict[str, Any]) -> Work
 
 
 def complete(
-    repo: Repo, run: WorkflowRun, conclusion: str, artifact: bytes | None, artifact_name: str
+    repo: Repo,
+    run: WorkflowRun,
+    conclusion: str,
+    artifacts: dict[str, bytes],
+    jobs: dict[str, str] | None = None,
 ) -> None:
+    """Finish a run. Its jobs default to those of the packaged workflow auditing one gate: the
+    plan job and the gate's job (the `gate` input, else `canon-gate`), both ending as the run."""
     run.status, run.conclusion = "completed", conclusion
-    if artifact is not None:
-        now = repo.fake.clock.now()
-        run.artifacts.append(Artifact(next(ids), artifact_name, artifact, run.id, now))
+    now = repo.fake.clock.now()
+    for name, data in artifacts.items():
+        run.artifacts.append(Artifact(next(ids), name, data, run.id, now))
+    if jobs is None:
+        gate = str(run.inputs.get("gate") or "canon-gate")
+        jobs = {"plan": conclusion, f"gate {gate}": conclusion}
+    run.jobs = dict(jobs)
+
+
+def job_json(
+    repo: Repo, run: WorkflowRun, index: int, name: str, conclusion: str
+) -> dict[str, Any]:
+    base = f"{repo.fake.public_api_url}/repos/{repo.full_name}"
+    job_id = run.id * 100 + index
+    started = run.created_at
+    return {
+        "id": job_id,
+        "run_id": run.id,
+        "run_url": f"{base}/actions/runs/{run.id}",
+        "run_attempt": 1,
+        "node_id": f"CR_{job_id}",
+        "head_sha": run.head_sha,
+        "head_branch": run.head_branch,
+        "url": f"{base}/actions/jobs/{job_id}",
+        "html_url": f"https://github.com/{repo.full_name}/actions/runs/{run.id}/job/{job_id}",
+        "status": "completed" if run.status == "completed" else "in_progress",
+        "conclusion": conclusion if run.status == "completed" else None,
+        "created_at": started,
+        "started_at": started,
+        "completed_at": started if run.status == "completed" else None,
+        "name": name,
+        "steps": [],
+        "check_run_url": f"{base}/check-runs/{job_id}",
+        "labels": ["ubuntu-latest"],
+        "runner_id": 1,
+        "runner_name": "GitHub Actions 1",
+        "runner_group_id": 1,
+        "runner_group_name": "GitHub Actions",
+        "workflow_name": run.name,
+    }
 
 
 def run_json(repo: Repo, run: WorkflowRun) -> dict[str, Any]:
@@ -219,6 +262,17 @@ async def list_workflow_runs(request: web.Request) -> web.Response:
 async def get_run(request: web.Request) -> web.Response:
     repo = require_repo(request, "actions", "read")
     return web.json_response(run_json(repo, find_run(request, repo)))
+
+
+@routes.get(BASE + "/actions/runs/{run_id}/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    repo = require_repo(request, "actions", "read")
+    run = find_run(request, repo)
+    per_page = int(request.query.get("per_page", "30"))
+    page = int(request.query.get("page", "1"))
+    jobs = [job_json(repo, run, i, n, c) for i, (n, c) in enumerate(run.jobs.items(), 1)]
+    shown = jobs[(page - 1) * per_page : page * per_page]
+    return web.json_response({"total_count": len(jobs), "jobs": shown})
 
 
 @routes.get(BASE + "/actions/runs/{run_id}/artifacts")

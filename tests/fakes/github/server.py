@@ -277,7 +277,17 @@ class FakeGitHub:
         conclusion: str = "success",
         artifact: bytes | None = None,
         artifact_name: str = "canon-gate-report",
+        *,
+        artifacts: dict[str, bytes] | None = None,
+        jobs: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Finish a run, store its artifact zip, and return the workflow_run.completed payload."""
-        actions.complete(repo, repo.runs[run_id], conclusion, artifact, artifact_name)
+        """Finish a run, store its artifact zips, and return the workflow_run.completed payload.
+
+        `artifact` is the one report of a run auditing one gate; `artifacts` names several.
+        `jobs` are the run's jobs and their conclusions (default: see `actions.complete`).
+        """
+        stored = dict(artifacts or {})
+        if artifact is not None:
+            stored[artifact_name] = artifact
+        actions.complete(repo, repo.runs[run_id], conclusion, stored, jobs)
         return self.payloads.workflow_run(repo, run_id, "completed")

@@ -164,6 +164,8 @@ class WorkflowRun:
     run_number: int = 1
     created_at: str = ""
     artifacts: list[Artifact] = field(default_factory=list)
+    # Its jobs by name, with their conclusions (set when the run completes).
+    jobs: dict[str, str] = field(default_factory=dict)
     # The repository the run belongs to (set by the fake when it creates the run).
     repo: Repo | None = field(default=None, repr=False, compare=False)
 
