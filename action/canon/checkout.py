@@ -9,7 +9,6 @@ commit), and `CommitTree`, a commit read from git's objects without writing a fi
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -121,24 +120,26 @@ class Checkout(_Parsed):
                 self._files = self._listed
                 return self._files
             found, links = [], []
-            folders = [Path(os.path.abspath(self.root))]
-            top = folders[0]
+            top = os.path.abspath(self.root)
+            skip = {str(s) for s in self._skip}
+            folders = [(top, "")]
             while folders:
+                folder, prefix = folders.pop()
                 try:
-                    scan = os.scandir(folders.pop())
+                    scan = os.scandir(folder)
                 except OSError:
                     continue
                 with scan:
                     for entry in scan:
-                        path = Path(entry.path)
-                        if entry.name == ".git" or path in self._skip:
+                        if entry.name == ".git" or entry.path in skip:
                             continue
+                        rel = prefix + entry.name
                         if entry.is_symlink():
-                            links.append(path.relative_to(top).as_posix())
+                            links.append(rel)
                         elif entry.is_file(follow_symlinks=False):
-                            found.append(path.relative_to(top).as_posix())
+                            found.append(rel)
                         elif entry.is_dir(follow_symlinks=False):
-                            folders.append(path)
+                            folders.append((entry.path, rel + "/"))
             self._symlinks = frozenset(links)
             self._files = frozenset(found) | self._symlinks
         return self._files
@@ -158,7 +159,8 @@ class Checkout(_Parsed):
         return (self.root / rel).is_symlink()
 
     def _bytes(self, rel: str) -> bytes:
-        return (self.root / rel).read_bytes()
+        with open(os.path.join(self.root, rel), "rb") as fh:
+            return fh.read()
 
 
 class CommitTree(_Parsed):
@@ -234,4 +236,4 @@ class CommitTree(_Parsed):
 
 def _decode(data: bytes, errors: str) -> str:
     # As `Path.read_text` decodes: UTF-8, with universal newlines.
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors=errors).read()
+    return data.decode("utf-8", errors).replace("\r\n", "\n").replace("\r", "\n")

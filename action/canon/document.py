@@ -31,6 +31,8 @@ _CLOSE = ("---", "...")
 # Lines are numbered from the file's first line, the opening fence; the block starts on line 2.
 _BLOCK_START = 2
 _NULL = "tag:yaml.org,2002:null"
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 # libyaml parses ten times faster than the pure-Python loader, with the same marks and values.
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -109,32 +111,36 @@ class CanonDoc:
 _UNREADABLE = frozenset({"yaml-invalid", "frontmatter-not-mapping"})
 
 
+_SEPARATORS = re.compile(r"([,;])")
+_INNERMOST_NOTE = re.compile(r"\([^()]*\)")
+
+
 def split_items(value: str) -> list[str]:
     """Split a link string at commas and semicolons outside parentheses and brackets."""
-    items, depth, start = [], 0, 0
-    for at, char in enumerate(value):
-        if char in "([":
-            depth += 1
-        elif char in ")]":
-            depth = max(depth - 1, 0)
-        elif char in ",;" and depth == 0:
-            items.append(value[start:at])
-            start = at + 1
-    items.append(value[start:])
+    if "(" not in value and "[" not in value:
+        return [item.strip() for item in _SEPARATORS.split(value)[::2] if item.strip()]
+    items: list[str] = []
+    depth, pieces = 0, _SEPARATORS.split(value)
+    # Pieces alternate with the separators between them (the pattern captures them).
+    for at in range(0, len(pieces), 2):
+        piece = pieces[at]
+        if depth > 0:
+            items[-1] += pieces[at - 1] + piece  # inside an annotation: the separator is its own
+        else:
+            items.append(piece)
+        depth += piece.count("(") + piece.count("[") - piece.count(")") - piece.count("]")
+        depth = max(depth, 0)
     return [item.strip() for item in items if item.strip()]
 
 
 def _without_notes(text: str) -> str:
     """Drop every parenthesised annotation (nested ones too), keeping what is outside them."""
-    out, depth = [], 0
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")" and depth:
-            depth -= 1
-        elif depth == 0:
-            out.append(char)
-    return "".join(out)
+    while "(" in text:
+        shorter = _INNERMOST_NOTE.sub(" ", text)
+        if shorter == text:
+            return text.split("(", 1)[0]  # one left open: it runs to the end
+        text = shorter
+    return text
 
 
 def parse_item(item: str) -> tuple[str, LinkKind] | None:
@@ -263,10 +269,24 @@ def parse_document(path: str, text: str) -> CanonDoc:
 
 
 def _load(block: str) -> tuple[yaml.Node | None, Any]:
-    """Compose the block, then build its values from the same nodes: one YAML parse."""
+    """Compose the block, then build its values from the same nodes: one YAML parse.
+
+    A frontmatter block is a flat mapping of mostly strings: those are taken from their nodes
+    as they are; anything else is built by YAML's own safe constructor.
+    """
     loader = _LOADER(block)
     try:
         root = loader.get_single_node()
-        return root, loader.construct_document(root) if root is not None else None
+        if not isinstance(root, yaml.MappingNode) or any(
+            not isinstance(k, yaml.ScalarNode) or k.tag == _MERGE for k, _ in root.value
+        ):
+            return root, loader.construct_document(root) if root is not None else None
+        values = {}
+        for key, value in root.value:
+            if isinstance(value, yaml.ScalarNode) and value.tag == _STR:
+                values[key.value] = value.value
+            else:
+                values[key.value] = loader.construct_object(value, deep=True)
+        return root, values
     finally:
         loader.dispose()
