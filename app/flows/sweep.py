@@ -102,7 +102,8 @@ class Sweep:
                 head = (await get_pull(gh, target.repo, target.pr)).head.sha
             if head is None:
                 return 0
-            runs = await checks.list_runs(gh, target.repo, head, github_app.app_id)
+            # Every name: a gate's run can be left open as well as `canon-gate`.
+            runs = await checks.list_all_runs(gh, target.repo, head, github_app.app_id)
         stale = [
             r for r in runs if overdue(r, now, limit) and r.app and r.app.id == github_app.app_id
         ]
