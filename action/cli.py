@@ -1,10 +1,11 @@
 """`canon-gate audit`: run the same audit as the Action on a local git checkout.
 
-The base, the merge-base and the head are extracted with `git archive` into temporary trees, then
-audited by the same runner. Without `--head` the head is what `git add -A` would commit: tracked and
-untracked files, uncommitted changes included, minus whatever `.gitignore` excludes (a `.venv` is
-not part of the change). Exit status: 0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage
-error).
+The session and the runner only read the trees they audit, so nothing is copied that need not
+be: a file the working tree already holds with the same content is a hard link to it, where the
+filesystem allows, and git's own checkout writes only the rest. The base and the merge-base are
+commits; without `--head` the head is what `git add -A` would commit: tracked and untracked
+files, uncommitted changes included, minus whatever `.gitignore` excludes (a `.venv` is not part
+of the change). Exit status: 0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage error).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
-from io import BytesIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from action.audit.inputs import AuditInputs
@@ -49,20 +51,72 @@ def _resolve_base(repo: Path, head: str) -> str:
     raise SystemExit("canon-gate audit: no main/master branch found; pass --base REF")
 
 
-def _extract(repo: Path, ref: str, dest: Path) -> None:
-    data = _git(repo, "archive", "--format=tar", ref)
-    with tarfile.open(fileobj=BytesIO(data)) as tar:
-        tar.extractall(dest, filter="data")
+def _unchanged(repo: Path) -> dict[str, tuple[str, str]]:
+    """The working tree's files whose content is the index's: path -> (mode, blob id)."""
+    staged = _git(repo, "ls-files", "-s", "-z").decode("utf-8", "surrogateescape")
+    changed = _git(repo, "ls-files", "-m", "-d", "-z").decode("utf-8", "surrogateescape")
+    dirty = set(changed.split("\0"))
+    found = {}
+    for row in staged.split("\0"):
+        meta, _, path = row.partition("\t")
+        if path and path not in dirty:
+            mode, oid, _stage = meta.split()
+            found[path] = (mode, oid)
+    return found
+
+
+def _extract(repo: Path, ref: str, dest: Path, unchanged: dict[str, tuple[str, str]]) -> None:
+    """Lay a commit's tree out in `dest`; read-only, so borrow what the working tree holds.
+
+    A file the working tree holds unchanged (same blob, same mode) is a hard link to it; git's
+    own checkout (`checkout-index` from a temporary index) writes the rest, links as links.
+    """
+    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", ref)
+    pending, linking = [], True
+    for row in listing.decode("utf-8", "surrogateescape").split("\0"):
+        meta, _, path = row.partition("\t")
+        if not path:
+            continue
+        mode, kind, oid = meta.split()
+        if kind != "blob":
+            continue  # a submodule: git's checkout leaves it out too
+        if linking and mode in ("100644", "100755") and unchanged.get(path) == (mode, oid):
+            out = dest / path
+            out.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(repo / path, out)
+                continue
+            except OSError:
+                linking = False  # another filesystem (or no links): write from now on
+        pending.append(path)
+    dest.mkdir(parents=True, exist_ok=True)
+    if not pending:
+        return
+    with tempfile.TemporaryDirectory(prefix="canon-gate-index-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git = ["git", "-C", str(repo)]
+        subprocess.run([*git, "read-tree", f"{ref}^{{tree}}"], env=env, check=True)
+        names = "\0".join(pending).encode("utf-8", "surrogateescape") + b"\0"
+        subprocess.run(
+            [*git, "checkout-index", "-f", "-z", "--stdin", f"--prefix={dest}/"],
+            env=env,
+            input=names,
+            check=True,
+            capture_output=True,
+        )
 
 
 def _copy_worktree(repo: Path, dest: Path) -> None:
-    """Copy what git would commit (tracked, plus untracked but not ignored) into `dest`.
+    """Lay out what git would commit (tracked, plus untracked but not ignored) in `dest`.
 
-    A symlink is copied as a link only when it points inside the repository; nothing is ever
-    read through a link, so a worktree link to `~/.ssh` cannot leak into the audit.
+    Files are hard links to the working tree's where the filesystem allows (the session only
+    reads them), else copies. A symlink is laid out as a link only when it points inside the
+    repository; nothing is ever read through a link, so a worktree link to `~/.ssh` cannot leak
+    into the audit.
     """
     top = repo.resolve()
     listed = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    linking = True
     for rel in sorted({r for r in listed.decode("utf-8", "surrogateescape").split("\0") if r}):
         src, out = repo / rel, dest / rel
         # Git never lists a path below a linked folder; refuse one anyway, and deleted files.
@@ -75,7 +129,50 @@ def _copy_worktree(repo: Path, dest: Path) -> None:
             os.symlink(os.readlink(src), out)
         elif src.is_file():  # not a submodule's folder
             out.parent.mkdir(parents=True, exist_ok=True)
+            if linking:
+                try:
+                    os.link(src, out)
+                    continue
+                except OSError:
+                    linking = False  # another filesystem (or no links): copy from now on
             shutil.copyfile(src, out)
+
+
+@dataclass(frozen=True)
+class Trees:
+    """The checkouts one local audit reads, and the commits they are."""
+
+    base_dir: Path
+    head_dir: Path
+    merge_base_dir: Path | None
+    base_sha: str
+    head_sha: str
+    merge_base: str | None
+
+
+@contextmanager
+def trees(repo: Path, base_sha: str, head_sha: str, worktree: bool) -> Iterator[Trees]:
+    """Lay out the base, the merge-base (when it differs) and the head; remove them after.
+
+    With `worktree`, the head is the working tree (what git would commit), not `head_sha`.
+    """
+    try:
+        merge_base: str | None = _git(repo, "merge-base", base_sha, head_sha).decode().strip()
+    except subprocess.CalledProcessError:
+        merge_base = None  # unrelated histories: the diff is taken from the base itself
+    unchanged = _unchanged(repo)
+    with tempfile.TemporaryDirectory(prefix="canon-gate-audit-") as tmp:
+        base_dir, head_dir = Path(tmp) / "base", Path(tmp) / "head"
+        _extract(repo, base_sha, base_dir, unchanged)
+        merge_base_dir = None
+        if merge_base and merge_base != base_sha:
+            merge_base_dir = Path(tmp) / "merge-base"
+            _extract(repo, merge_base, merge_base_dir, unchanged)
+        if worktree:
+            _copy_worktree(repo, head_dir)
+        else:
+            _extract(repo, head_sha, head_dir, unchanged)
+        yield Trees(base_dir, head_dir, merge_base_dir, base_sha, head_sha, merge_base)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,28 +189,14 @@ def run(args: argparse.Namespace) -> int:
     except subprocess.CalledProcessError:
         sys.stderr.write(f"canon-gate audit: unknown ref {base_ref!r} or {head_ref!r}\n")
         return 2
-    try:
-        merge_base: str | None = _git(repo, "merge-base", base_sha, head_sha).decode().strip()
-    except subprocess.CalledProcessError:
-        merge_base = None  # unrelated histories: the diff is taken from the base itself
-    with tempfile.TemporaryDirectory(prefix="canon-gate-audit-") as tmp:
-        base_dir, head_dir = Path(tmp) / "base", Path(tmp) / "head"
-        _extract(repo, base_sha, base_dir)
-        merge_base_dir = None
-        if merge_base and merge_base != base_sha:
-            merge_base_dir = Path(tmp) / "merge-base"
-            _extract(repo, merge_base, merge_base_dir)
-        if args.head:
-            _extract(repo, head_sha, head_dir)
-        else:
-            _copy_worktree(repo, head_dir)
+    with trees(repo, base_sha, head_sha, worktree=not args.head) as tree:
         inputs = AuditInputs(
-            base_dir=base_dir,
-            head_dir=head_dir,
-            merge_base_dir=merge_base_dir,
+            base_dir=tree.base_dir,
+            head_dir=tree.head_dir,
+            merge_base_dir=tree.merge_base_dir,
             head_sha=head_sha,
             base_sha=base_sha,
-            merge_base_sha=merge_base,
+            merge_base_sha=tree.merge_base,
             canon_ref=base_ref,
             base_git=repo,
             base_commit=base_sha,

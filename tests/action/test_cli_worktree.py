@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
-from action.cli import _copy_worktree
+from action.cli import _copy_worktree, trees
 from action.report import Report
 from tests.action.support import (
     OAUTH,
@@ -111,3 +111,30 @@ async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -
         '- added: "docs/new.md"',
     ]
     assert all(SECRET not in request.raw for request in fake.requests)
+
+
+def test_trees_borrow_unchanged_files_and_write_only_what_differs(tmp_path: Path) -> None:
+    """The base is the commit's content, never the working tree's edits; what the working tree
+    holds unchanged is linked, not copied (the session only reads it)."""
+    repo = make_repo(tmp_path)
+    base = git(repo, "rev-parse", "main")
+    head = git(repo, "rev-parse", "HEAD")
+    staged = "canon/principles/vodka-architecture.md"
+    (repo / staged).write_text("staged, not committed\n")
+    git(repo, "add", staged)
+    with trees(repo, base, head, worktree=True) as laid_out:
+        base_dir = laid_out.base_dir
+        assert (base_dir / "docs/release.md").read_text() == "Tagged by the release bot.\n"
+        # Edited in the working tree, staged in the index: the base still has the commit's text.
+        assert (
+            base_dir / "docs/ci.md"
+        ).read_text() == "# CI gate\nThe gate is a spawned session.\n"
+        assert (base_dir / staged).read_text().startswith("---\nuri: klappy://")
+        assert (base_dir / "canon/constraints/audit-gates-are-managed-agents.md").is_file()
+        # Unchanged: the same file, not a copy.
+        same = "canon/constraints/audit-gates-are-spawned-agent-sessions.md"
+        assert (base_dir / same).stat().st_ino == (repo / same).stat().st_ino
+        assert (laid_out.head_dir / "docs/ci.md").read_text() == (repo / "docs/ci.md").read_text()
+        assert laid_out.merge_base_dir is not None
+        assert (laid_out.merge_base_dir / "docs/release.md").read_text() == "Tag.\n"
+    assert not base_dir.exists()
