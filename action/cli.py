@@ -5,7 +5,8 @@ be: a file the working tree already holds with the same content is a hard link t
 filesystem allows, and git's own checkout writes only the rest. The base and the merge-base are
 commits; without `--head` the head is what `git add -A` would commit: tracked and untracked
 files, uncommitted changes included, minus whatever `.gitignore` excludes (a `.venv` is not part
-of the change). Exit status: 0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage error).
+of the change). The canon sources the base's config names are fetched as the Action's step
+fetches them. Exit status: 0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage error).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 
 from action.audit.inputs import AuditInputs
 from action.audit.runner import run_audit
+from action.canon.sources import TOKEN_SECRET, fetch_all
+from action.config import ConfigError, load_config
 from action.session.harness import SdkHarness
 from action.summary import table
 
@@ -175,6 +178,17 @@ def trees(repo: Path, base_sha: str, head_sha: str, worktree: bool) -> Iterator[
         yield Trees(base_dir, head_dir, merge_base_dir, base_sha, head_sha, merge_base)
 
 
+def _fetch_sources(base_dir: Path) -> None:
+    """Fetch the canon sources the base's config names, as the Action's step does."""
+    try:
+        config = load_config(base_dir)
+    except ConfigError:
+        return  # the runner reports it
+    if config.canon.sources:
+        server = os.environ.get("GITHUB_SERVER_URL") or "https://github.com"
+        fetch_all(base_dir, config.canon.sources, server, os.environ.get(TOKEN_SECRET))
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         repo = Path(_git(Path(args.repo), "rev-parse", "--show-toplevel").decode().strip())
@@ -190,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"canon-gate audit: unknown ref {base_ref!r} or {head_ref!r}\n")
         return 2
     with trees(repo, base_sha, head_sha, worktree=not args.head) as tree:
+        _fetch_sources(tree.base_dir)
         inputs = AuditInputs(
             base_dir=tree.base_dir,
             head_dir=tree.head_dir,

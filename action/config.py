@@ -12,6 +12,7 @@ neither plane owns is an error: a misspelt key silently ignored would weaken the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -41,10 +42,51 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A commit SHA in full: a source pinned to one never changes what governs.
+FULL_SHA = r"^[0-9a-f]{40}$"
+
+
+class CanonSource(_Section):
+    """Canon from another repository, read-only: URIs under `prefix` resolve in its canon.
+
+    `ref` is a branch, a tag or a commit SHA. Pin a SHA (or a tag you trust): whoever controls
+    that repository can otherwise change what governs this gate by moving the ref.
+    """
+
+    prefix: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$", max_length=200)
+    repo: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$", max_length=140)
+    ref: str = Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=255)
+    path: str = Field(default="canon", pattern=r"^[A-Za-z0-9._/ -]*$", max_length=255)
+
+    @field_validator("ref", "path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        # Never an option to git (a leading `-`), never a path out of the repository.
+        if value.startswith(("-", "/")) or ".." in value:
+            raise ValueError("must not start with `-` or `/`, nor hold `..`")
+        return value
+
+    @property
+    def pinned(self) -> bool:
+        return re.fullmatch(FULL_SHA, self.ref) is not None
+
+
+def _check_sources(sources: list[CanonSource]) -> list[CanonSource]:
+    prefixes = [s.prefix for s in sources]
+    for prefix in prefixes:
+        if prefixes.count(prefix) > 1:
+            raise ValueError(f"two canon sources share the prefix `{prefix}`")
+    return sources
+
+
 class CanonConfig(_Section):
     paths: list[str] = Field(default_factory=lambda: ["canon"])
-    # Canon documents (URI or path) whose full text opens the system prompt.
+    # Canon documents (URI, path or stem) whose full text opens the system prompt.
     foundation: list[str] = Field(default_factory=list)
+    # Canon from other repositories, fetched read-only at run time and recorded by commit.
+    sources: Annotated[list[CanonSource], AfterValidator(_check_sources)] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 # One time budget governs an audit: the audit job's `timeout-minutes: 30` in the workflow that

@@ -7,6 +7,7 @@ read once, and its canon is shared by the prompt, the tools, evidence and the st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
 from action.canon.checkout import DATA_DIR, Checkout, is_canon_path
 from action.canon.index import CanonIndex
 from action.canon.model import Canon, ChainProblem, load_canon, require_documents, with_changes
+from action.canon.sources import FOLDER as SOURCES_FOLDER
+from action.canon.sources import MANIFEST as SOURCES_MANIFEST
+from action.canon.sources import Fetched, load_sources
 from action.canon.structure import check_change
 from action.config import Config
 from action.report import HintResult, StructureProblem
@@ -43,23 +47,30 @@ class Prepared:
 
 
 async def prepare(
-    inputs: AuditInputs, config: Config, session_env: dict[str, str], run_dir: Path
+    inputs: AuditInputs,
+    config: Config,
+    session_env: dict[str, str],
+    run_dir: Path,
+    *,
+    fetched: Sequence[Fetched] = (),
 ) -> Prepared:
     """Load the canon, the diff, the hints and the structural check; build prompt, tools, spec.
 
-    Raises `CanonProblem` when the canon cannot be used as configured (empty, a foundation
-    document missing or over the cap), before any hint runs or any session starts.
+    Raises `CanonProblem` when the canon cannot be used as configured (empty, a canon source
+    unreadable, a foundation document missing or over the cap), before any hint runs or any
+    session starts. `fetched` is what the workflow fetched of `canon.sources`.
     """
     diff_base = inputs.merge_base_dir or inputs.base_dir
     # The data checkouts are nested in the base workspace: their files are never the base's.
     base = Checkout(inputs.base_dir, skip=[inputs.base_dir / DATA_DIR])
     head = Checkout(inputs.head_dir)
-    canon = load_canon(base, config.canon.paths)
+    canon = load_canon(base, config.canon.paths, sources=load_sources(inputs.base_dir, fetched))
     require_documents(canon, base, config.canon.paths)
     base_problems = canon.chain_problems()
-    # Only the data checkouts nested in the base workspace are skipped: any other folder named
-    # `.canon-gate` is the PR's own.
+    # Only the data nested in the base workspace is skipped (the checkouts, the fetched canon
+    # sources): any other folder named `.canon-gate` is the PR's own.
     nested = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d is not None]
+    nested += [inputs.base_dir / SOURCES_FOLDER, inputs.base_dir / SOURCES_MANIFEST]
     file_changes = compute_changes(
         diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude, skip=nested
     )

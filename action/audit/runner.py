@@ -20,10 +20,11 @@ from action.audit.inputs import AuditInputs, awaiting_approval
 from action.audit.prepare import prepare
 from action.audit.redact import Redactor, secret_values
 from action.canon.model import CanonProblem
+from action.canon.sources import fetched_for, unusable
 from action.config import ConfigError, load_config
 from action.governance import governance_key, governs_from_git
 from action.pins import mismatch
-from action.report import ErrorKind, Report, RunInfo
+from action.report import CanonSourceRun, ErrorKind, Report, RunInfo
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.harness import Harness
 
@@ -79,13 +80,28 @@ async def _audit(
         config = load_config(inputs.base_dir)
     except ConfigError as exc:
         return fail(report, f"the config is invalid: {exc}", ErrorKind.CONFIG)
+    # Canon from other repositories: what the workflow fetched, each at the commit it read.
+    fetched = fetched_for(inputs.base_dir, config.canon.sources)
+    read_at = [(f.prefix, f.commit or "unfetched") for f in fetched]
     key = (
-        governance_key(governs_from_git(inputs.base_git, inputs.base_commit, config.canon.paths))
+        governance_key(
+            governs_from_git(
+                inputs.base_git, inputs.base_commit, config.canon.paths, sources=read_at
+            )
+        )
         if inputs.base_git is not None
         else None
     )
+    sources = [
+        CanonSourceRun(prefix=f.prefix, repo=f.repo, ref=f.ref, path=f.path, commit=f.commit)
+        for f in fetched
+    ]
     report = report.model_copy(
-        update={"run": report.run.model_copy(update={"model": config.model, "governance_key": key})}
+        update={
+            "run": report.run.model_copy(
+                update={"model": config.model, "governance_key": key, "canon_sources": sources}
+            )
+        }
     )
     if awaiting_approval(inputs, config):
         return fail(
@@ -95,6 +111,9 @@ async def _audit(
             "starts the audit",
             ErrorKind.AWAITING_APPROVAL,
         )
+    if (why := unusable(fetched)) is not None:
+        # A source that could not be fetched is never a silent pass: a person must act.
+        return fail(report, why, ErrorKind.CONFIG)
     # Built before any work so a missing credential never spawns a session.
     try:
         session_env = build_session_env(env, tmp / "run", config.limits.wall_time_seconds)
@@ -113,7 +132,7 @@ async def _audit(
     if (other := mismatch(inputs.expected_harness)) is not None:
         return fail(report, other, ErrorKind.CRASH)
     try:
-        prepared = await prepare(inputs, config, session_env, tmp / "run")
+        prepared = await prepare(inputs, config, session_env, tmp / "run", fetched=fetched)
     except HintsUnavailable as exc:
         return fail(report, str(exc), exc.kind)
     except CanonProblem as exc:

@@ -68,9 +68,17 @@ class GateTools:
         ref = str(args.get("ref", ""))
         doc = self.canon.get(ref)
         if doc is None:
+            others = self.canon.links.candidates(ref)
+            if others:
+                named = ", ".join(d.uri for d in others)
+                return _text(f"{ref!r} is the stem of several documents: {named}", error=True)
             return _text(f"no canon document {ref!r}", error=True)
         force = self.canon.in_force(doc)
         header = f"uri: {doc.uri}\npath: {doc.path}\nstatus: {doc.status}\n"
+        source = self.canon.source_of(doc)
+        if source is not None:
+            info = source[0]
+            header += f"source: {info.repo} at {info.commit} (canon from another repository)\n"
         if force is not doc:
             header += f"superseded; in force: {force.uri}\n"
         return _text(header + "\n" + doc.text)

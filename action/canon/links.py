@@ -132,6 +132,13 @@ class Links:
             return None
         return self.resolve(*parsed).doc
 
+    def candidates(self, ref: str) -> tuple[CanonDoc, ...]:
+        """The documents an ambiguous stem could mean (none when `ref` is no such stem)."""
+        parsed = parse_item(ref.strip())
+        if parsed is None or parsed[1] != "stem":
+            return ()
+        return self._resolve_stem(parsed[0]).candidates
+
     def _resolve_uri(self, target: str) -> Resolved:
         doc = self.uri(target)
         if doc is not None:

@@ -239,7 +239,7 @@ def require_documents(canon: Canon, checkout: Reader, paths: Sequence[str]) -> N
     )
 
 
-def load_source(checkout: Checkout, info: SourceInfo) -> Canon:
+def load_source(checkout: Reader, info: SourceInfo) -> Canon:
     """Load a source's canon: every document under its folder, named by its origin."""
     docs = [
         dataclasses.replace(doc, origin=info.prefix)

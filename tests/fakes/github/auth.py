@@ -129,6 +129,15 @@ def require_repo(request: web.Request, permission: str, level: str) -> Repo:
     return repo
 
 
+def readable_repo(request: web.Request, permission: str, level: str) -> Repo:
+    """As `require_repo`, but a public repository is readable by anyone, as on GitHub."""
+    name = f"{request.match_info['owner']}/{request.match_info['repo']}".lower()
+    repo = fake_of(request).repos.get(name)
+    if repo is not None and not repo.private:
+        return repo
+    return require_repo(request, permission, level)
+
+
 @routes.post("/app/installations/{installation_id}/access_tokens")
 async def create_token(request: web.Request) -> web.Response:
     fake = fake_of(request)

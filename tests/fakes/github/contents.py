@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .auth import require_repo
-from .errors import not_found
+from .auth import readable_repo, require_repo
+from .errors import not_found, unprocessable
 from .gitdata import api, commit_json
 from .state import Repo
 
@@ -44,6 +44,27 @@ async def contents(request: web.Request) -> web.Response:
         sha = files[child][1] if kind == "file" else repo.store.subtree(sha_of_root, child)
         out.append(entry_json(repo, child, sha, kind, None))
     return web.json_response(out)
+
+
+@routes.get(BASE + "/commits/{ref}")
+async def get_commit(request: web.Request) -> web.Response:
+    """One commit by SHA, branch or tag name (a public repository answers anyone)."""
+    repo = readable_repo(request, "contents", "read")
+    ref = request.match_info["ref"]
+    sha = repo.resolve(ref)
+    if sha is None:
+        raise unprocessable(f"No commit found for SHA: {ref}")
+    git = commit_json(repo, sha)
+    return web.json_response(
+        {
+            "sha": sha,
+            "node_id": git["node_id"],
+            "url": f"{api(repo)}/commits/{sha}",
+            "html_url": git["html_url"],
+            "commit": {k: git[k] for k in ("author", "committer", "message", "tree")},
+            "parents": git["parents"],
+        }
+    )
 
 
 def entry_json(repo: Repo, path: str, sha: str, kind: str, data: bytes | None) -> dict[str, Any]:
