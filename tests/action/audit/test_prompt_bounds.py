@@ -73,7 +73,7 @@ def test_a_large_canon_lists_the_documents_the_change_touches_after_the_static_p
     assert "most fundamental in force are listed" in static
     per_pr = system[len(static) :]
     touched = per_pr[per_pr.index("Canon this change most likely touches") :]
-    assert "ams://canon/billing/" in touched.split("Data blocks follow")[0]
+    assert "ams://canon/billing/" in touched.split("This run's NONCE")[0]
     # The static prefix is the same for another PR on the same canon.
     other = prompt_for(canon, [change("docs/relay.md", ["relay notes"])])
     assert static_part(other) == static
