@@ -199,7 +199,7 @@ async def _conclude_gate(
     """Conclude one gate's check run from its own job's report; record it; return the outcome."""
     ctx, gh, repo = done.ctx, done.gh, done.repo
     report = await reports.of(gate)
-    job = judging_job(gate, report if isinstance(report, Report) else None, jobs)
+    job = judging_job(gate, jobs)
     pull = done.pull.for_gate(gate) if done.pull is not None else None
     finished = Finished(repo, done.run, gate_run, report, pull, gate=gate, job=job)
     governance = done.governance.for_gate(gate)

@@ -14,15 +14,7 @@ from dataclasses import dataclass
 
 from action.config import AppConfig
 from action.markdown import inline, shorten
-from action.report import (
-    DEFAULT_GATE,
-    PLAN_JOB,
-    STRUCTURE,
-    ErrorKind,
-    Report,
-    check_name,
-    gate_job_name,
-)
+from action.report import DEFAULT_GATE, STRUCTURE, check_name, gate_job_name
 from app.events import CheckRun
 from app.judge import render
 from app.judge.checkrun import CheckRunResult, Conclusion
@@ -39,22 +31,16 @@ def gates_of(config: AppConfig) -> tuple[str, ...]:
     return tuple(g.name for g in config.gates) if config.gates else (DEFAULT_GATE,)
 
 
-def judging_job(gate: str, report: Report | None, jobs: Mapping[str, str | None]) -> str | None:
-    """The conclusion of the job that may judge `gate`, or None when no job may.
+def judging_job(gate: str, jobs: Mapping[str, str | None]) -> str | None:
+    """How the job that runs `gate` ended ("in_progress" if it had not), or None without one.
 
-    The gate's own job runs its session. A gate the plan decided needs no session (out of scope,
-    or its structural need failed) has no job: then the plan job wrote its report, and only such
-    a report, never a session's, may stand on the plan job's word.
+    Only a gate's own job may judge it, whatever it decided (a session, out of scope, a need
+    not met): another job's failure must not fail this gate, nor its success pass it.
     """
     own = gate_job_name(gate)
-    if own in jobs:
-        return jobs[own] or "in_progress"
-    planned = report is not None and (
-        report.out_of_scope or (report.error_kind is ErrorKind.NEEDS and not report.findings)
-    )
-    if planned and PLAN_JOB in jobs:
-        return jobs[PLAN_JOB] or "in_progress"
-    return None
+    if own not in jobs:
+        return None
+    return jobs[own] or "in_progress"
 
 
 @dataclass(frozen=True)
