@@ -76,6 +76,7 @@ class Links:
         files: Iterable[str] | None = None,
         namespaces: Iterable[str] | None = None,
         sources: Sequence[Source] = (),
+        opaque: Iterable[str] = (),
     ) -> None:
         # Sorted by path, so the first of two documents that share a key is always the same.
         self.docs = sorted(docs, key=lambda d: d.path)
@@ -97,6 +98,8 @@ class Links:
             frozenset(namespaces) if namespaces is not None else namespaces_of(self.docs)
         )
         self.sources = sorted(sources, key=lambda s: -len(s.prefix))
+        # Prefixes of configured sources that could not be read here: never checked.
+        self.opaque = tuple(opaque)
         self._files: frozenset[str] | None = None
         self._folders: frozenset[str] = frozenset()
         self._names: frozenset[str] = frozenset()
@@ -143,6 +146,8 @@ class Links:
         doc = self.uri(target)
         if doc is not None:
             return Resolved("doc", doc)
+        if target.startswith(self.opaque) and self.opaque:
+            return Resolved("unchecked")
         for src in self.sources:
             if target.startswith(src.prefix):
                 found = src.links.uri(target)

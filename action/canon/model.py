@@ -52,6 +52,8 @@ class Canon:
     sources: Sequence[tuple[SourceInfo, Canon]] = ()
     # The knowledge bases this canon names its documents in (None: those its documents use).
     namespaces: frozenset[str] | None = None
+    # URI prefixes of configured sources that were not read: links into them are not checked.
+    opaque: tuple[str, ...] = ()
     links: Links = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +62,7 @@ class Canon:
             files=self.files if self.files is not None else (d.path for d in self.docs),
             namespaces=self.namespaces,
             sources=[Source(info.prefix, canon.links) for info, canon in self.sources],
+            opaque=self.opaque,
         )
         self._successors: dict[CanonDoc, list[CanonDoc]] = {}
         for newer, older in self._supersessions():
@@ -265,7 +268,7 @@ def with_changes(
     docs = [doc for doc in canon.docs if doc.path not in gone] + list(new.values())
     if files is None and canon.files is not None:
         files = (canon.files - set(deleted)) | set(new)
-    return Canon(docs, files, canon.sources, canon.links.namespaces)
+    return Canon(docs, files, canon.sources, canon.links.namespaces, canon.opaque)
 
 
 def _under(checkout: Reader, rel: str, skip: Sequence[Path]) -> bool:

@@ -103,14 +103,16 @@ def check_structure(
     files: Iterable[str] | None = None,
     sources: Sequence[tuple[SourceInfo, Canon]] = (),
     statuses: frozenset[str] | None = None,
+    opaque: Sequence[str] = (),
 ) -> list[StructureProblem]:
     """Check the frontmatter of the changed canon files; return problems in path and line order.
 
     `changed` maps each canon path the change adds or modifies to its new document;
     `base_canon` maps the base's canon paths to theirs; `deleted` lists paths the change removes.
     Links resolve against the base canon with the change applied, and against `files`, the
-    repository's files after the change (default: its canon documents only). Known statuses
-    are learned from the base unless `statuses` says otherwise.
+    repository's files after the change (default: its canon documents only), and the canon
+    `sources` (URIs under an `opaque` prefix, a source not read here, are not checked). Known
+    statuses are learned from the base unless `statuses` says otherwise.
     """
     if not config.structure.enabled:
         return []
@@ -119,7 +121,7 @@ def check_structure(
     union_docs = {**kept, **checked}
     listed = frozenset(union_docs) if files is None else frozenset(files)
     namespaces = namespaces_of(base_canon.values())
-    union = Canon(list(union_docs.values()), listed, sources, namespaces)
+    union = Canon(list(union_docs.values()), listed, sources, namespaces, tuple(opaque))
     known = statuses if statuses is not None else known_statuses(config, base_canon.values())
     in_cycles = {doc for cycle in union.cycles() for doc in cycle}
     # Who declared a URI first: a document the change keeps, else the first changed one.

@@ -32,6 +32,10 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ("claude_agent_sdk",),
         "action",
     ),
+    "structure": Subcommand(
+        "action.structure_cli",
+        "check canon frontmatter on this working tree, as the canon-gate/structure check does",
+    ),
     "init": Subcommand(
         "app.cli.init_repo", "add the audit workflow and a starter config to a repository"
     ),
