@@ -1,10 +1,11 @@
 """Verify evidence quotes against their cited source before they are reported.
 
 A quote citing a canon URI (or a canon path) is looked for in that document's text at the base
-commit; a quote citing any other path, in that file in the PR head (then the merge-base and the
-base, for deleted lines). Matching ignores differences of whitespace and case, and a leading diff
-marker per line. Unverifiable quotes are kept, marked `verified=False`: the App shows them as such,
-and the finding's fingerprint never rests on them while a verified quote exists.
+commit (a canon source's document, at the source's commit); a quote citing any other path, in
+that file in the PR head (then the merge-base and the base, for deleted lines). Matching ignores
+differences of whitespace and case, and a leading diff marker per line. Unverifiable quotes are
+kept, marked `verified=False`: the App shows them as such, and the finding's fingerprint never
+rests on them while a verified quote exists.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ class Sources:
         """Return the text a source names and the commit it was read at."""
         doc = self.canon.get(source)
         if doc is not None:
-            return doc.text, self.base_sha
+            # A canon source's document was read at that source's commit, not the base's.
+            found = self.canon.source_of(doc)
+            return doc.text, found[0].commit if found is not None else self.base_sha
         rel = source.removeprefix("./")
         roots = [(self.head_dir, self.head_sha), (self.base_dir, self.base_sha)]
         if self.merge_base is not None:

@@ -39,6 +39,20 @@ derives_from: "klappy://canon/constraints/audit-gates-are-spawned-agent-sessions
 ---
 Relay changes are audited by a spawned session.
 """
+CITING = {
+    "classification": "cosmetic",
+    "kind": "other",
+    "path": "src/relay.py",
+    "start_line": 1,
+    "claim": "The relay's audit follows the upstream constraint.",
+    "evidence": [
+        {
+            "quote": "a spawned agent session that fetches canon at runtime",
+            "source": "klappy://canon/constraints/audit-gates-are-spawned-agent-sessions",
+        }
+    ],
+    "canon": ["klappy://canon/constraints/audit-gates-are-spawned-agent-sessions"],
+}
 CONFIG = """\
 canon:
   sources:
@@ -145,7 +159,7 @@ async def test_the_session_reads_a_source_and_the_report_records_its_commit(
     script = [
         Turn(tool_calls=[ToolCall("mcp__canon_gate__canon_search", {"query": "spawned session"})]),
         Turn(tool_calls=[ToolCall("mcp__canon_gate__canon_get", {"ref": uri})]),
-        structured({"findings": []}),
+        structured({"findings": [CITING]}),
     ]
     async with FakeAnthropic(script) as fake:
         report = await audit((base, head), fake)
@@ -157,6 +171,11 @@ async def test_the_session_reads_a_source_and_the_report_records_its_commit(
         "main",
         commit,
     )
+    # Evidence from a source is verified in its text, at the source's commit.
+    [finding] = report.findings
+    [quote] = finding.evidence
+    assert (quote.verified, quote.commit, quote.line) == (True, commit, 6)
+    assert finding.canon == [uri]
     texts = [json.dumps(r.get("content")) for r in tool_results(fake)]
     assert uri in texts[0]
     assert f"source: klappy/oddkit at {commit}" in texts[1]
