@@ -32,6 +32,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ("claude_agent_sdk",),
         "action",
     ),
+    "eval": Subcommand(
+        "action.eval.cli",
+        "run the real audit over a corpus of cases and score its judgment",
+        ("claude_agent_sdk",),
+        "action",
+    ),
     "structure": Subcommand(
         "action.structure_cli",
         "check canon frontmatter on this working tree, as the canon-gate/structure check does",
