@@ -4,7 +4,7 @@ For canons of 100, 1,000 and 10,000 documents (default; or the sizes given), eac
 process, against the fake model, with a pull request that changes 5 files by 200 lines:
 
 - canon loading and indexing: parse every document, resolve every link, the supersession graph
-  and its problems, and the full-text index;
+  and its problems, and the full-text index; then the structural check of every document;
 - the system prompt's size in tokens (estimated as characters / 4);
 - the time from the audit's start (and from the process's start) to the first model request;
 - whether the audit completes;
@@ -120,6 +120,8 @@ def measure_load(base: Path) -> dict[str, float]:
     from action.canon.checkout import Checkout
     from action.canon.index import CanonIndex
     from action.canon.model import load_canon
+    from action.canon.structure import check_structure
+    from action.config import Config
 
     t0 = time.monotonic()
     canon = load_canon(Checkout(base, skip=[base / ".canon-gate"]), ["canon"])
@@ -128,6 +130,10 @@ def measure_load(base: Path) -> dict[str, float]:
     t2 = time.monotonic()
     CanonIndex(canon)
     t3 = time.monotonic()
+    # The structural check of every document at once (what `canon-gate structure` does).
+    docs = {doc.path: doc for doc in canon.docs}
+    found = check_structure(docs, docs, Config(), files=canon.files)
+    t4 = time.monotonic()
     return {
         "documents": len(canon.docs),
         "parse_and_resolve_s": round(t1 - t0, 3),
@@ -135,6 +141,8 @@ def measure_load(base: Path) -> dict[str, float]:
         "chain_problems": len(problems),
         "fts_index_s": round(t3 - t2, 3),
         "load_and_index_s": round(t3 - t0, 3),
+        "structure_all_s": round(t4 - t3, 3),
+        "structure_problems": len(found),
     }
 
 
