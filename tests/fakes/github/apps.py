@@ -1,23 +1,128 @@
-"""App-level routes: the authenticated App, its webhook delivery log, manifest conversions."""
+"""App-level routes: the App, its webhook and delivery log, installations, manifest conversions.
+
+`GET /app/installations` and `GET /app/installations/{id}` take the App's JWT;
+`GET /installation/repositories` takes an installation token and lists only what it reaches.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from . import deliveries
-from .auth import generate_private_key_pem, require_jwt
+from .auth import current_token, generate_private_key_pem, require_jwt
 from .errors import fake_of, not_found
-from .state import App, user_json
+from .state import App, Installation, user_json
+
+if TYPE_CHECKING:
+    from .server import FakeGitHub
 
 routes = web.RouteTableDef()
 CODE_TTL = 3600.0  # a manifest code expires within 1 hour
+CREATED = "2026-01-01T00:00:00Z"
 
 
 @routes.get("/app")
 async def get_app(request: web.Request) -> web.Response:
     return web.json_response(require_jwt(request).json())
+
+
+def installation_json(fake: FakeGitHub, installation: Installation) -> dict[str, Any]:
+    """An installation as GitHub shows it to its App (every fake installation is an org's)."""
+    app = fake.apps[installation.app_id]
+    account = user_json(installation.account, "Organization")
+    base = fake.public_api_url
+    settings = f"https://github.com/organizations/{installation.account}/settings/installations"
+    return {
+        "id": installation.id,
+        "account": account,
+        "repository_selection": "all",
+        "access_tokens_url": f"{base}/app/installations/{installation.id}/access_tokens",
+        "repositories_url": f"{base}/installation/repositories",
+        "html_url": f"{settings}/{installation.id}",
+        "app_id": app.id,
+        "app_slug": app.slug,
+        "target_id": account["id"],
+        "target_type": "Organization",
+        "permissions": dict(app.permissions),
+        "events": list(app.events),
+        "created_at": CREATED,
+        "updated_at": CREATED,
+        "single_file_name": None,
+        "suspended_at": CREATED if installation.suspended else None,
+        "suspended_by": None,
+    }
+
+
+def page_of(request: web.Request, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    """One page of `items` by `per_page` (at most 100) and `page`, with GitHub's Link header."""
+    per_page = min(int(request.query.get("per_page", 30)), 100)
+    page = max(int(request.query.get("page", 1)), 1)
+    chunk = items[(page - 1) * per_page : page * per_page]
+    headers: dict[str, str] = {}
+    if page * per_page < len(items):
+        url = request.url.with_query({**request.query, "page": str(page + 1)})
+        headers["Link"] = f'<{fake_of(request).public_api_url}{url.path_qs}>; rel="next"'
+    return chunk, headers
+
+
+@routes.get("/app/installations")
+async def list_installations(request: web.Request) -> web.Response:
+    app = require_jwt(request)
+    fake = fake_of(request)
+    mine = sorted(
+        (i for i in fake.installations.values() if i.app_id == app.id), key=lambda i: i.id
+    )
+    chunk, headers = page_of(request, mine)
+    return web.json_response([installation_json(fake, i) for i in chunk], headers=headers)
+
+
+@routes.get("/app/installations/{installation_id}")
+async def get_installation(request: web.Request) -> web.Response:
+    app = require_jwt(request)
+    fake = fake_of(request)
+    installation = fake.installations.get(int(request.match_info["installation_id"]))
+    if installation is None or installation.app_id != app.id:
+        raise not_found()
+    return web.json_response(installation_json(fake, installation))
+
+
+@routes.get("/installation/repositories")
+async def list_repositories(request: web.Request) -> web.Response:
+    """The repositories an installation token reaches: narrowed tokens see only theirs."""
+    token = current_token(request)
+    fake = fake_of(request)
+    reached = sorted(
+        (
+            r
+            for r in fake.repos.values()
+            if r.installation_id == token.installation_id
+            and (token.repository_ids is None or r.id in token.repository_ids)
+        ),
+        key=lambda r: r.full_name.lower(),
+    )
+    chunk, headers = page_of(request, reached)
+    body = {
+        "total_count": len(reached),
+        "repository_selection": "all",
+        "repositories": [r.json() for r in chunk],
+    }
+    return web.json_response(body, headers=headers)
+
+
+@routes.get("/app/hook/config")
+async def get_hook_config(request: web.Request) -> web.Response:
+    """The App's webhook: where GitHub delivers, and whether a secret is set (never shown)."""
+    require_jwt(request)
+    fake = fake_of(request)
+    config = {
+        "content_type": "json",
+        "insecure_ssl": "0",
+        "url": fake.webhook_url or "",
+        "secret": "********" if fake.webhook_secret else None,
+    }
+    return web.json_response(config)
 
 
 @routes.get("/app/hook/deliveries")
