@@ -8,7 +8,8 @@ import aiohttp
 from aiohttp import web
 from gidgethub.routing import Router
 
-from app.edge.probes import healthz, metrics_view
+from app.edge import outcome, proxy
+from app.edge.probes import READINESS, Readiness, healthz, metrics_view, readyz
 from app.edge.runtime import RUNTIME, Runtime
 from app.edge.settings import Settings
 from app.edge.webhooks import MAX_PAYLOAD_BYTES, handle_delivery
@@ -25,12 +26,18 @@ def create_app(settings: Settings) -> web.Application:
     """Build the App; nothing touches the network until it starts."""
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     app[RUNTIME] = Runtime(settings=settings, router=build_router())
+    app[READINESS] = Readiness()
     recovery.attach(app)
+    proxy.attach(app)
+    # The answer to each delivery says what its handlers did (app.edge.outcome).
+    outcome.install()
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(recovery.background)
+    app.cleanup_ctx.append(proxy.background)
     app.router.add_post("/webhooks", handle_delivery)
     app.router.add_post("/", handle_delivery)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
     add_setup_routes(app)
     return app
@@ -39,6 +46,8 @@ def create_app(settings: Settings) -> web.Application:
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
     """One ClientSession for the App's life."""
     timeout = aiohttp.ClientTimeout(total=30, connect=5)
-    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as http:
+    async with aiohttp.ClientSession(
+        timeout=timeout, raise_for_status=False, trace_configs=[outcome.trace_config()]
+    ) as http:
         app[RUNTIME].start(http)
         yield

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.judge.outcomes import DEFAULT_WORKFLOW_FILE
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     github_web_url: str = "https://github.com"
     # This App's public URL, used to fill in the manifest's webhook and redirect URLs.
     public_url: str | None = None
+    # Local development only: a smee.io-style channel (server-sent events) that GitHub delivers
+    # to, read by `app.edge.proxy`. Registration names it as the webhook URL; every delivery from
+    # it is still checked against the webhook secret, since anyone may post to a channel.
+    webhook_proxy_url: str | None = None
     host: str = "0.0.0.0"  # noqa: S104 - a server binds all interfaces unless told otherwise
     port: int = Field(default=3000, validation_alias=AliasChoices("PORT", "CANON_GATE_PORT"))
     # Where `canon-gate serve` stores credentials after the registration flow.
@@ -63,6 +68,17 @@ class Settings(BaseSettings):
         """Settings from the environment and the .env file it names (CANON_GATE_ENV_FILE)."""
         chosen = env_file or Path(os.environ.get("CANON_GATE_ENV_FILE") or ".env")
         return cls(_env_file=chosen, env_file=chosen, **overrides)
+
+    @field_validator("webhook_proxy_url")
+    @classmethod
+    def _proxy_is_a_channel(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be a channel's address, such as https://smee.io/AbC123")
+        return value
 
     @model_validator(mode="after")
     def _key_from_path(self) -> Settings:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from app.edge import metrics
 from app.edge.context import Context
 from app.edge.errors import is_transient
+from app.edge.outcome import Tally, collecting, not_acted_on, nothing_to_do
 from app.edge.runtime import RUNTIME
 from app.edge.signature import signature_matches
 from app.events import Envelope
@@ -156,14 +157,21 @@ async def handle_delivery(request: web.Request) -> web.Response:
         governs=runtime.governs,
     )
     event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
-    outcome, response = "ok", _answer(200, "handled")
+    # The answer carries the handlers' notes: the reasons the log has, never a secret.
+    tally = Tally()
+    outcome = "ok"
     try:
         async with asyncio.timeout(budget):
-            ran = await dispatch_all(runtime.router, event, ctx)
+            with collecting(tally):
+                ran = await dispatch_all(runtime.router, event, ctx)
         runtime.handled.add(delivery_id)
+        response = _answer(200, "handled", outcome="handled", notes=tally.notes)
         if not ran:
-            message = f"ignored: canon-gate does not act on {event_name}"
-            outcome, response = "ignored", _answer(200, message)
+            message = not_acted_on(event_name, envelope.action)
+            outcome, response = "ignored", _answer(200, message, outcome="ignored")
+        elif not tally.requests and not tally.notes:
+            message = nothing_to_do(event_name, data)
+            outcome, response = "ignored", _answer(200, message, outcome="ignored")
     except ValidationError as exc:
         outcome = "unusable"
         log.warning("webhook.unusable_payload", extra={**fields, "error": str(exc)[:500]})
@@ -176,13 +184,21 @@ async def handle_delivery(request: web.Request) -> web.Response:
             outcome = "gone"
             log.warning("webhook.permanent_failure", extra={**fields, "error": str(exc)[:300]})
             runtime.handled.add(delivery_id)
-            response = _answer(200, f"not actionable: {exc}")
+            message = (
+                f"not actionable: GitHub answered {int(exc.status_code)} ({exc}); "
+                "a redelivery would fail the same way"
+            )
+            response = _answer(200, message, outcome="not_actionable", notes=tally.notes)
         else:
             # Transient, or our own crash: 5xx so the delivery can be redelivered.
             outcome = "retry"
             log.exception("webhook.failed", extra={**fields, "error_type": type(exc).__name__})
             response = _answer(
-                503, "handling failed; redeliver this delivery", error=type(exc).__name__
+                503,
+                "handling failed; redeliver this delivery",
+                outcome="retry",
+                error=type(exc).__name__,
+                notes=tally.notes,
             )
     else:
         log.info("webhook.handled", extra={**fields, "handlers": ran, "outcome": outcome})

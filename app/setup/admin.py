@@ -169,8 +169,12 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     expected = request.app[RUNTIME].settings.admin_token
     if expected is None:
         # Never open by default: `canon-gate serve` always has one, another host must set it.
-        message = f"The operator's pages are locked until {ENV_NAME} is set."
-        return _page(pages.error_page("No admin token", message), 503)
+        happened = f"The operator's pages are locked: this server has no {ENV_NAME}."
+        todo = (
+            f"Set {ENV_NAME} in the server's environment or its .env file and restart "
+            "(canon-gate serve makes one on its first start and prints it once)."
+        )
+        return _page(pages.error_page("No admin token", happened, todo, action="Try again"), 503)
     offered = request.query.get("token") if request.method in ("GET", "HEAD") else None
     if offered is not None:
         if not _same(expected, offered):

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import yaml
@@ -26,14 +26,19 @@ STATE_TTL_SECONDS = 3600.0  # GitHub's manifest code lives at most an hour too
 # GitHub account names: alphanumerics and single hyphens, at most 39 characters.
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 MANIFEST_CODE = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+# Why a state is refused; `pages.CALLBACK_REFUSALS` says each in words, with what to do.
+StateRefusal = Literal["missing", "malformed", "foreign", "expired", "used"]
 
 
-def build_manifest(public_url: str, template: str | None = None) -> dict[str, Any]:
-    """Fill the manifest's URLs from the App's public URL."""
+def build_manifest(
+    public_url: str, template: str | None = None, *, hook_url: str | None = None
+) -> dict[str, Any]:
+    """Fill the manifest's URLs from the App's public URL (webhooks: `hook_url`, if given)."""
     manifest: dict[str, Any] = yaml.safe_load(template or resources.read_text(resources.MANIFEST))
     base = public_url.rstrip("/")
     manifest["url"] = base
-    manifest["hook_attributes"] = {**manifest.get("hook_attributes", {}), "url": f"{base}/webhooks"}
+    hook = hook_url or f"{base}/webhooks"
+    manifest["hook_attributes"] = {**manifest.get("hook_attributes", {}), "url": hook}
     manifest["redirect_url"] = f"{base}/setup/callback"
     manifest["setup_url"] = f"{base}/setup"
     return manifest
@@ -68,18 +73,18 @@ class StateSigner:
         payload = f"{int(now + self._ttl)}.{secrets.token_urlsafe(16)}"
         return f"{payload}.{self._sign(payload)}"
 
-    def check(self, state: str, now: float) -> str | None:
+    def check(self, state: str, now: float) -> StateRefusal | None:
         """Return why `state` is refused, or None when it is good (and now used)."""
         expiry, _, rest = state.partition(".")
         nonce, _, signature = rest.partition(".")
         if not expiry.isdigit() or not nonce or not signature:
-            return "the state parameter is malformed"
+            return "malformed"
         if not hmac.compare_digest(self._sign(f"{expiry}.{nonce}"), signature):
-            return "the state parameter was not issued by this server"
+            return "foreign"
         if int(expiry) < now:
-            return "the registration took too long and its state expired"
+            return "expired"
         if nonce in self._used:
-            return "this registration link was already used"
+            return "used"
         self._used.add(nonce)
         return None
 

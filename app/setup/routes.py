@@ -2,7 +2,8 @@
 
 In setup mode (no credentials) `/` and `/setup` run GitHub's App Manifest flow; the callback stores
 the credentials in the operator's .env and switches the running server into App mode. In App mode
-the same pages show which App this is and where to install it, never a secret. Every page but the
+the same pages show the status: what GitHub says about the App, its installations and deliveries,
+never a secret. Every page but the
 callback needs the admin token (admin.py); the callback is guarded by its signed state.
 """
 
@@ -16,7 +17,9 @@ import time
 from aiohttp import web
 from pydantic import ValidationError
 
+from app.edge.appinfo import gather_status
 from app.edge.github import API_VERSION, USER_AGENT
+from app.edge.proxy import PROXY
 from app.edge.runtime import RUNTIME
 from app.setup import admin, envfile, pages
 from app.setup.manifest import (
@@ -30,10 +33,14 @@ from app.setup.manifest import (
     install_url,
     registration_url,
 )
+from app.setup.reach import Advice, advise
+from app.setup.status import StatusView, now_utc, status_page
 
 log = logging.getLogger(__name__)
 
 STATES = web.AppKey("setup_states", StateSigner)
+# The status page reads GitHub before it answers; a person waits for it, so briefly.
+STATUS_BUDGET_SECONDS = 6.0
 
 
 def add_setup_routes(app: web.Application) -> None:
@@ -55,39 +62,53 @@ def _html(text: str, status: int = 200) -> web.Response:
     return response
 
 
-def _public_url(request: web.Request) -> tuple[str, str | None]:
-    """The App's public URL, and a warning when it was guessed from this request."""
-    configured = request.app[RUNTIME].settings.public_url
-    if configured:
-        return configured, None
-    url = f"{request.scheme}://{request.host}"
-    warning = (
-        f"PUBLIC_URL is not set, so the App will ask GitHub to send webhooks to {url}, the "
-        "address this page was opened at. GitHub must be able to reach it: set PUBLIC_URL to "
-        "this server's public address (or a tunnel to it) and restart before registering."
-    )
-    return url, warning
-
-
-def _status(request: web.Request) -> web.Response:
+def _advice(request: web.Request) -> Advice:
+    """Where the manifest sends webhooks, and whether GitHub would accept that address."""
     settings = request.app[RUNTIME].settings
-    slug = settings.github_app_slug
+    opened_at = f"{request.scheme}://{request.host}"
+    return advise(
+        settings.public_url, opened_at, settings.webhook_proxy_url, settings.github_web_url
+    )
+
+
+async def _status(request: web.Request) -> web.Response:
+    """App mode: verify the credentials with GitHub and show what it says about the App."""
+    runtime = request.app[RUNTIME]
+    settings = runtime.settings
+    github_app = runtime.github_app
+    assert github_app is not None
+    github = await gather_status(github_app, budget=STATUS_BUDGET_SECONDS)
+    slug = settings.github_app_slug or (github.identity.slug if github.identity else None)
     link = install_url(settings.github_web_url, slug) if slug else None
-    return _html(pages.status_page(settings.github_app_id, slug, link))
+    expected = settings.webhook_proxy_url or (
+        f"{settings.public_url.rstrip('/')}/webhooks" if settings.public_url else None
+    )
+    interval = settings.redeliver_interval_seconds
+    view = StatusView(
+        app_id=settings.github_app_id,
+        slug=slug,
+        web_url=settings.github_web_url,
+        install_link=link,
+        expected_hook=expected,
+        redeliver_minutes=max(1, round(interval / 60)) if interval > 0 else None,
+        github=github,
+        proxy=request.app.get(PROXY),
+        now=now_utc(),
+    )
+    return _html(status_page(view))
 
 
 async def index(request: web.Request) -> web.Response:
     """Setup mode: the registration page. App mode: the status page."""
     if request.app[RUNTIME].github_app is not None:
-        return _status(request)
-    public_url, warning = _public_url(request)
-    manifest = build_manifest(public_url)
+        return await _status(request)
+    advice = _advice(request)
+    manifest = build_manifest(advice.base_url, hook_url=advice.hook_url)
     page = pages.setup_page(
         json.dumps(manifest, separators=(",", ":")),
         manifest.get("default_permissions", {}),
         manifest.get("default_events", []),
-        public_url,
-        warning,
+        advice,
     )
     return _html(page)
 
@@ -103,10 +124,25 @@ async def register(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     organization = str(form.get("organization", "")).strip()
     if organization and not ACCOUNT_NAME.match(organization):
-        message = f"{organization!r} is not a GitHub organisation name."
-        return _html(pages.error_page("Check the organisation", message), status=400)
+        happened = f"{organization!r} is not a GitHub organisation name."
+        todo = (
+            "Type the organisation's name as it appears in its GitHub address (letters, "
+            "digits and single hyphens), or leave the field blank for your own account."
+        )
+        return _html(pages.error_page("Check the organisation", happened, todo), status=400)
     if not form.get("manifest"):
-        return _html(pages.error_page("Start again", "The form arrived without its manifest."), 400)
+        happened = "The registration form arrived without the App's description (its manifest)."
+        todo = "Reload the setup page and press Register again."
+        return _html(pages.error_page("Start again", happened, todo), 400)
+    advice = _advice(request)
+    if advice.blocked:
+        happened = (
+            f"GitHub would refuse to register the App: its webhook address, {advice.hook_url}, "
+            f"is not on the public internet ({advice.not_public})."
+        )
+        todo = "Set PUBLIC_URL, or WEBHOOK_PROXY_URL for development, and restart; the setup "
+        todo += "page explains both."
+        return _html(pages.error_page("GitHub cannot reach this server", happened, todo), 400)
     web_url = request.app[RUNTIME].settings.github_web_url
     state = request.app[STATES].issue(time.time())
     target = registration_url(web_url, organization or None, state)
@@ -121,12 +157,15 @@ async def callback(request: web.Request) -> web.Response:
         # Registered already: the status page is the operator's, behind the token.
         raise web.HTTPSeeOther("/")
     code, state = request.query.get("code", ""), request.query.get("state", "")
-    refused = request.app[STATES].check(state, time.time()) if state else "the state is missing"
+    refused = request.app[STATES].check(state, time.time()) if state else "missing"
     if refused is not None:
         log.warning("setup.bad_state", extra={"reason": refused})
-        return _html(pages.error_page("This link cannot be used", f"Refused: {refused}."), 400)
+        happened, todo = pages.CALLBACK_REFUSALS[refused]
+        return _html(pages.error_page("Registration was not finished", happened, todo), 400)
     if not MANIFEST_CODE.match(code):
-        return _html(pages.error_page("This link cannot be used", "GitHub sent no code."), 400)
+        happened = "GitHub sent this server back without the registration code it needs."
+        todo = "Open the setup page and press Register again."
+        return _html(pages.error_page("Registration was not finished", happened, todo), 400)
 
     settings = runtime.settings
     url = f"{settings.github_api_url.rstrip('/')}/app-manifests/{code}/conversions"
@@ -140,20 +179,30 @@ async def callback(request: web.Request) -> web.Response:
             status, body = answer.status, await answer.read()
     except (TimeoutError, OSError) as exc:
         log.warning("setup.exchange_failed", extra={"error": type(exc).__name__})
-        return _html(pages.error_page("GitHub did not answer", "Try again in a moment."), 502)
+        happened = (
+            "GitHub created the App, but did not answer when this server asked for its "
+            f"credentials ({type(exc).__name__})."
+        )
+        todo = "Reload this page within the hour to try again; the code stays valid until used."
+        return _html(pages.error_page("GitHub did not answer", happened, todo), 502)
     if status != 201:
         log.warning("setup.exchange_refused", extra={"status": status})
-        message = (
+        happened = (
             f"GitHub answered {status} when this server redeemed the registration code. "
             "A code works once and expires after an hour."
         )
-        return _html(pages.error_page("Registration did not complete", message), 502)
+        todo = (
+            "Register again from the setup page. If GitHub created an App in this attempt, "
+            "delete it in GitHub (Settings, Developer settings, GitHub Apps)."
+        )
+        return _html(pages.error_page("Registration did not complete", happened, todo), 502)
     try:
         conversion = Conversion.model_validate_json(body)
     except ValidationError:
         log.warning("setup.exchange_unusable", extra={"status": status})
-        message = "GitHub's answer did not carry the App's credentials."
-        return _html(pages.error_page("Registration did not complete", message), 502)
+        happened = "GitHub's answer did not carry the App's credentials."
+        todo = "Register again from the setup page; if this repeats, GitHub may be having trouble."
+        return _html(pages.error_page("Registration did not complete", happened, todo), 502)
 
     try:
         await asyncio.to_thread(envfile.write, settings.env_file, env_values(conversion))
@@ -162,12 +211,15 @@ async def callback(request: web.Request) -> web.Response:
             "setup.store_failed",
             extra={"env_file": str(settings.env_file), "error": type(exc).__name__},
         )
-        message = (
+        happened = (
             f"The App {conversion.slug} was created, but its credentials could not be written "
-            f"to {settings.env_file} ({type(exc).__name__}). Delete the App in GitHub's "
-            "settings, fix the file's permissions, and register again."
+            f"to {settings.env_file} ({type(exc).__name__})."
         )
-        return _html(pages.error_page("Could not save the credentials", message), 500)
+        todo = (
+            "Delete the App in GitHub's settings, make the file (or CANON_GATE_ENV_FILE) "
+            "writable by this server, and register again."
+        )
+        return _html(pages.error_page("Could not save the credentials", happened, todo), 500)
     runtime.configure(configured_settings(settings, conversion))
     log.info(
         "setup.registered",

@@ -46,7 +46,7 @@ async def test_receive_posts_a_signed_payload_the_app_handles(
     out = capsys.readouterr().out
     assert code == 0, out
     assert out.startswith("200 pull_request delivery local-1")
-    assert json.loads(out.split("\n", 1)[1])["message"] == "handled"
+    assert out.splitlines()[1] == "handled"
     [check] = repo.check_runs.values()
     assert check.head_sha == pull.head_sha
 

@@ -166,3 +166,128 @@ async def test_register_the_app_in_a_real_browser(
         assert "BEGIN" not in seen[page]
         assert fake_github.webhook_secret not in seen[page]
         assert ADMIN_TOKEN not in seen[page]
+
+
+# The pages at a desktop's width and a phone's (issue 15): screenshots for a person to look at,
+# and the checks a person would make, done by the browser: nothing wider than the screen, no
+# code chip or product name split over two lines.
+WIDTHS = (1280, 390)
+# Inline elements that must stay on one line: chips (addresses may wrap after a `/`) and names.
+UNBROKEN = "code:not(.url), .nb, .tag, th"
+LAYOUT = """
+const broken = [...document.querySelectorAll(arguments[0])]
+  .filter(e => e.getClientRects().length > 1).map(e => e.textContent);
+// Any word with a hyphen inside, anywhere in the text, split over two lines.
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  for (const word of node.data.matchAll(/[^\\s]+-[^\\s]+/g)) {
+    const range = document.createRange();
+    range.setStart(node, word.index);
+    range.setEnd(node, word.index + word[0].length);
+    const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+    if (lines.size > 1) broken.push(word[0]);
+  }
+}
+// Anything reaching past the card's padding into its border or beyond.
+const card = document.querySelector(".card");
+const edge = card.getBoundingClientRect().right - parseFloat(getComputedStyle(card).paddingRight);
+const outside = [...card.querySelectorAll("code, .nb, .button, table, input, dd")]
+  .filter(e => e.getBoundingClientRect().right > edge + 1).map(e => e.textContent.slice(0, 40));
+return {
+  outside: outside,
+  overflow: document.documentElement.scrollWidth - window.innerWidth,
+  broken: broken,
+  height: document.documentElement.scrollHeight,
+};
+"""
+
+
+def shoot_pages(pages: dict[str, str], shots: Path, token: str) -> dict[str, dict[str, object]]:
+    """Open each page at each width, save a full-page screenshot, and measure its layout."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    found: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory(prefix="canon-gate-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={profile}")
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        try:
+            for name, url in pages.items():
+                # Sign in by address once per server (the cookie is per host, the same token).
+                driver.get(f"{url}{'&' if '?' in url else '?'}token={token}")
+                for width in WIDTHS:
+                    metrics = {"width": width, "height": 900, "deviceScaleFactor": 1}
+                    metrics["mobile"] = width < 500
+                    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+                    driver.get(url)
+                    measured = driver.execute_script(LAYOUT, UNBROKEN)
+                    # The whole page in one picture.
+                    metrics["height"] = int(measured["height"])
+                    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+                    driver.save_screenshot(str(shots / f"{name}-{width}.png"))
+                    text = driver.find_element(By.TAG_NAME, "body").text
+                    found[f"{name}-{width}"] = {**measured, "text": text}
+        finally:
+            driver.quit()
+    return found
+
+
+async def test_the_pages_at_desktop_and_phone_widths(
+    fake_github: FakeGitHub, start_gate: StartGate, tmp_path: Path
+) -> None:
+    missing = _browser_missing()
+    if missing:
+        pytest.skip(missing)
+    shots = ARTIFACTS / "pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    no_app = {"github_app_id": None, "github_app_private_key": None}
+    # Setup mode on a laptop: github.com cannot deliver to localhost, so no Register button.
+    laptop = await start_gate(
+        public_url=None, github_web_url="https://github.com", PORT=free_port(), **no_app
+    )
+    # Setup mode with a public address: the Register button.
+    server = await start_gate(
+        public_url="https://gate.example.com", github_web_url="https://github.com", **no_app
+    )
+    # App mode, installed on two accounts, with a delivery the App refused.
+    fake_github.add_installation(7002, "acme-docs")
+    for number, name in enumerate(("handbook", "policies", "runbooks", "release-notes")):
+        fake_github.add_repo(f"acme-docs/{name}", repo_id=9100 + number, installation_id=7002)
+    running = await start_gate()
+    fake_github.webhook_url = running.url("/webhooks")
+    assert await fake_github.deliver("ping", {"zen": "Half measures are as bad as nothing."})
+    fake_github.webhook_secret = "an-old-secret"
+    assert await fake_github.deliver("ping", {"zen": "x"}) == 401
+    # App mode with a key GitHub refuses.
+    from fakes.github.auth import generate_private_key_pem
+    from pydantic import SecretStr
+
+    refused = await start_gate(github_app_private_key=SecretStr(generate_private_key_pem()))
+    pages = {
+        "setup-blocked": laptop.url("/setup"),
+        "setup": server.url("/setup"),
+        "status": running.url("/"),
+        "status-refused": refused.url("/"),
+        "error": laptop.url("/setup/callback?code=abc&state=1.x.y"),
+    }
+
+    seen = await asyncio.to_thread(shoot_pages, pages, shots, ADMIN_TOKEN)
+
+    for shot, measured in seen.items():
+        assert int(str(measured["overflow"])) <= 0, f"{shot} is wider than the screen"
+        assert measured["broken"] == [], f"{shot} splits {measured['broken']} over two lines"
+        assert measured["outside"] == [], f"{shot}: {measured['outside']} reach past the card"
+    assert "Register GitHub App" not in str(seen["setup-blocked-390"]["text"])
+    assert "GitHub will not deliver webhooks" in str(seen["setup-blocked-390"]["text"])
+    assert "Register GitHub App" in str(seen["setup-390"]["text"])
+    assert "canon-gate is running as canon-gate" in str(seen["status-1280"]["text"])
+    assert "acme-docs/policies" in str(seen["status-390"]["text"])
+    assert "GitHub refuses this App's credentials" in str(seen["status-refused-390"]["text"])
+    assert "Registration was not finished" in str(seen["error-390"]["text"])
+    for shot in seen.values():
+        assert ADMIN_TOKEN not in str(shot["text"])
+        assert "BEGIN" not in str(shot["text"])
