@@ -8,6 +8,9 @@ ensure_venv() {
   local stamp
   stamp="$VENV/.synced-$(cat uv.lock requirements/bootstrap.txt | sha256sum | cut -c1-12)"
   [ -e "$stamp" ] && return 0
+  # The one slow step (about 10 s here, longer on a slow network: the lock holds ~700 MB of
+  # wheels, the Claude Code CLI among them); say so rather than sit silent.
+  echo "canon-gate: installing its dependencies into $VENV from uv.lock (first run, or the lock changed)..." >&2
   if [ ! -x "$UV" ]; then
     python3 -m venv "$UV_HOME"
     "$UV_HOME/bin/python" -m pip install --quiet --disable-pip-version-check \
@@ -17,4 +20,5 @@ ensure_venv() {
   # every documented command works (serve, audit, init, receive, structure, eval).
   UV_PROJECT_ENVIRONMENT="$VENV" "$UV" sync --locked --all-extras --quiet
   touch "$stamp"
+  echo "canon-gate: installed." >&2
 }
