@@ -1,4 +1,13 @@
-"""The `canon-gate` command: run the App, audit a checkout, and set a repository up."""
+"""canon-gate: a merge gate for GitHub pull requests. A Claude Code session checks
+each change against the repository's own governance documents (its canon), and
+the verdict is a check run that branch protection can require.
+
+Start here:
+  canon-gate serve    run the GitHub App, then open the setup page it names
+  canon-gate init     add the audit workflow to a repository (in a checkout of it)
+  canon-gate audit    see on your machine what the gate would say about a branch
+Each command explains itself: canon-gate COMMAND --help
+"""
 
 from __future__ import annotations
 
@@ -24,11 +33,11 @@ _APP = ("aiohttp", "gidgethub", "jwt", "pydantic_settings", "prometheus_client",
 # chosen, so a runner with only the action's dependencies can still run `canon-gate audit`.
 SUBCOMMANDS: dict[str, Subcommand] = {
     "serve": Subcommand(
-        "app.cli.serve", "run the GitHub App (setup mode until it is registered)", _APP, "app"
+        "app.cli.serve", "run the GitHub App: a setup page until it is registered", _APP, "app"
     ),
     "audit": Subcommand(
         "action.cli",
-        "audit the change on this branch against the canon, as the gate would",
+        "check this branch's change against the canon, as the gate would, on your machine",
         ("claude_agent_sdk",),
         "action",
     ),
@@ -43,11 +52,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         "check canon frontmatter on this working tree, as the canon-gate/structure check does",
     ),
     "init": Subcommand(
-        "app.cli.init_repo", "add the audit workflow and a starter config to a repository"
+        "app.cli.init_repo", "add canon-gate's workflow and a starter config to this repository"
     ),
     "receive": Subcommand(
         "app.cli.receive",
-        "send a saved webhook payload, signed, to a running App",
+        "send a saved webhook payload to a running App, signed as GitHub would, and show why it "
+        "acted, ignored or refused it",
         ("aiohttp",),
         "app",
     ),
@@ -74,7 +84,12 @@ def _load(module_name: str) -> tuple[Callable[[argparse.ArgumentParser], None], 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="canon-gate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="canon-gate",
+        description=__doc__,
+        # The description is laid out by hand: keep its lines.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--version", action="store_true", help="print the version and the judge it pins"
     )
