@@ -176,7 +176,8 @@ class Links:
             doc = self._paths.get(candidate) or self._paths.get(candidate.removesuffix(".md"))
             if doc is not None:
                 return Resolved("doc", doc)
-        doc = self._bare.get(candidates[0])
+        # A plain-path URI (`uri: docs/adr/ADR-0001`), or a URI given without its scheme.
+        doc = self.uri(bare) or self._bare.get(candidates[0])
         if doc is not None:
             return Resolved("doc", doc)
         if self._files is None or not inside:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from action.canon.checkout import Checkout, is_canon_path
 from action.canon.document import parse_document
 from action.canon.index import CanonIndex
@@ -105,3 +107,58 @@ def test_one_selection_rule_for_glob_paths_md_folders_and_spelled_roots(tmp_path
     assert is_canon_path("canon/a.md", ["./canon"])
     assert is_canon_path("canon/a.md", ["/canon/"])
     assert is_canon_path("docs/adr/0001-first.md", ["docs/adr/*.md"])
+
+
+async def test_canon_get_names_the_documents_an_ambiguous_stem_could_mean() -> None:
+    from action.audit.tools import GateTools
+
+    canon = Canon(
+        [
+            parse_document("canon/methods/overview.md", doc("ams://canon/methods/overview")),
+            parse_document("canon/principles/overview.md", doc("ams://canon/principles/overview")),
+            parse_document("canon/values/axioms.md", doc("ams://canon/values/axioms")),
+        ]
+    )
+    tools = GateTools(canon, [])
+    found = await tools.canon_get({"ref": "axioms"})
+    assert "uri: ams://canon/values/axioms" in found["content"][0]["text"]
+    ambiguous = await tools.canon_get({"ref": "overview"})
+    assert ambiguous["is_error"] is True
+    assert ambiguous["content"][0]["text"].startswith("'overview' is the stem of several documents")
+    assert "ams://canon/methods/overview" in ambiguous["content"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("target", "kind", "outcome"),
+    [
+        ("ams://canon/a", "uri", "doc"),
+        ("ams://canon/a/", "uri", "doc"),
+        ("ams://canon/nope", "uri", "missing"),  # this canon's scheme: it must name a document
+        ("klappy://canon/a", "uri", "external"),  # another knowledge base
+        ("https://example.com/canon/a", "uri", "external"),
+        ("shared://kb/x", "uri", "unchecked"),  # a configured source not read here
+        ("canon/a.md", "path", "doc"),
+        ("canon/a", "path", "doc"),
+        ("../values/b.md", "path", "doc"),  # relative to canon/sub/c.md
+        ("./c.md", "path", "doc"),
+        ("docs/adr/ADR-0001", "path", "doc"),  # a plain-path URI
+        ("journal/day.tsv", "path", "file"),
+        ("journal", "path", "file"),  # a folder
+        ("GLOSSARY.md", "path", "file"),  # a bare file name, wherever it sits
+        ("journal/missing.tsv", "path", "missing"),
+        ("../../../outside.md", "path", "unchecked"),
+        ("b", "stem", "doc"),
+        ("c", "stem", "doc"),
+        ("zzz-gone", "stem", "missing"),
+    ],
+)
+def test_the_one_resolver(target: str, kind: str, outcome: str) -> None:
+    docs = [
+        parse_document("canon/a.md", doc("ams://canon/a")),
+        parse_document("canon/values/b.md", doc("ams://canon/values/b")),
+        parse_document("canon/sub/c.md", doc("ams://canon/sub/c")),
+        parse_document("docs/adr/one.md", doc("docs/adr/ADR-0001")),
+    ]
+    files = {d.path for d in docs} | {"journal/day.tsv", "docs/GLOSSARY.md"}
+    canon = Canon(docs, frozenset(files), opaque=("shared://",))
+    assert canon.links.resolve(target, kind, "canon/sub/c.md").outcome == outcome  # type: ignore[arg-type]
