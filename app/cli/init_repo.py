@@ -34,6 +34,15 @@ canon:
     - canon
   # Canon documents (URI or path) whose full text opens every audit, e.g. a charter.
   foundation: []
+  # Canon from other repositories, fetched read-only at run time and recorded by commit. URIs
+  # under `prefix` resolve in that repository's canon, for example:
+  #   sources:
+  #     - prefix: "klappy://"
+  #       repo: OWNER/REPO
+  #       ref: 0123456789abcdef0123456789abcdef01234567  # pin a commit: a moving branch lets
+  #       path: canon                                    # that repository change your gate
+  # A private repository needs the CANON_GATE_SOURCES_TOKEN secret (a token that can read it).
+  sources: []
 
 # The Claude model for the audit session; null means the Claude Code default.
 model: null
