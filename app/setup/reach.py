@@ -2,8 +2,9 @@
 
 Pure: the setup page, its Register handler and `canon-gate serve`'s welcome all ask `advise`, so
 they never disagree about whether registering can work.
-https://docs.github.com/en/webhooks/using-webhooks/creating-webhooks (a webhook URL must be
-reachable over the public internet; GitHub refuses localhost and private addresses)
+https://docs.github.com/en/webhooks/using-webhooks/delivering-webhooks-to-private-systems
+(github.com delivers only over the public internet, and refuses a localhost or private webhook
+URL when an App or hook is created)
 """
 
 from __future__ import annotations
