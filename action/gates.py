@@ -86,3 +86,9 @@ def unmet_need(
 def needs_of(config: Config, names: Sequence[str]) -> set[str]:
     """Every need of the named gates: the reports a run must hand them."""
     return {n for name in names if (g := find_gate(config, name)) for n in g.needs}
+
+
+def persona_of(config: Config, name: str) -> list[str]:
+    """The canon documents a gate names as its task; none for the default gate's built-in role."""
+    gate = find_gate(config, name)
+    return list(gate.persona) if gate is not None else []

@@ -168,6 +168,14 @@ class CanonSourceRun(_Model):
     commit: str | None = None
 
 
+class PersonaRun(_Model):
+    """A canon document whose text formed a gate's task, and the commit it was read at."""
+
+    uri: str
+    path: str
+    commit: str | None = None
+
+
 class RunInfo(_Model):
     """Who, what and how much: everything needed to trace and price one audit."""
 
@@ -194,6 +202,8 @@ class RunInfo(_Model):
     gate: str = DEFAULT_GATE
     # The version of the client's workflow that ran this (None: one older than version 2).
     caller_version: int | None = None
+    # The gate's persona documents (in force at the base) that formed its prompt.
+    persona: list[PersonaRun] = Field(default_factory=list)
     duration_ms: int = 0
     turns: int = 0
     usage: Usage = Field(default_factory=Usage)
@@ -264,13 +274,19 @@ def normalise_anchor(text: str) -> str:
     return _SPACE.sub(" ", text).strip().lower()
 
 
-def fingerprint(path: str, kind: Kind, canon: list[str], anchor: str) -> str:
+def fingerprint(
+    path: str, kind: Kind, canon: list[str], anchor: str, gate: str = DEFAULT_GATE
+) -> str:
     """Compute a finding id from its stable parts only, never from the model's wording.
 
     The anchor is the verbatim evidence quote the finding rests on; line numbers are left out so
-    a finding keeps its id when unrelated lines move.
+    a finding keeps its id when unrelated lines move. A configured gate's name is a part, so ids
+    are unique across gates (a waiver of one gate's finding is never another's); the default
+    gate's ids are as they were before gates existed.
     """
     parts = [path, kind.value, *sorted(set(canon)), normalise_anchor(anchor)]
+    if gate != DEFAULT_GATE:
+        parts.append(f"gate:{gate}")
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     return f"cg-{digest[:10]}"
 

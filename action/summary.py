@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from action.markdown import cell, inline, shorten
-from action.report import Report
+from action.report import STRUCTURE, Report, check_name
 
 MARKER = "<!-- canon-gate:summary -->"
 _STATUS = {"pass": "passed", "fail": "failed", "not_evaluated": "not evaluated"}
@@ -12,9 +12,19 @@ _STATUS = {"pass": "passed", "fail": "failed", "not_evaluated": "not evaluated"}
 def markdown(report: Report) -> str:
     """The job summary: outcome, findings table, denials, and the run's figures."""
     run = report.run
-    lines = [MARKER, f"## canon-gate: {_STATUS[report.status]}", ""]
+    status = "not in scope" if report.out_of_scope else _STATUS[report.status]
+    if run.gate == STRUCTURE and report.evaluated:
+        status = "failed" if report.structure else "passed"
+    lines = [MARKER, f"## {check_name(run.gate)}: {status}", ""]
     if report.error:
         lines += [f"**Not evaluated:** {inline(report.error)}", ""]
+    if report.out_of_scope:
+        lines += ["The change touches none of this gate's paths: no session ran.", ""]
+    for problem in report.structure or []:
+        where = cell(f"{problem.path}:{problem.line}", 200)
+        lines.append(f"- {where} `{inline(problem.rule)}`: {cell(problem.message, 300)}")
+    if report.structure:
+        lines.append("")
     if report.findings:
         lines += [
             "| id | class | kind | location | claim | evidence |",

@@ -88,5 +88,6 @@ def collect(prepared: Prepared, out: SessionOutcome, report: Report) -> Report:
         result = parse_result(out.structured_output)
     except InvalidResult as exc:
         return fail(report, str(exc))
-    findings = dedupe([to_finding(raw, prepared.sources) for raw in result.findings])
+    gate = report.run.gate
+    findings = dedupe([to_finding(raw, prepared.sources, gate) for raw in result.findings])
     return report.model_copy(update={"findings": findings})

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from action.audit.evidence import Located, Sources, locate, normalised_quote, verify
 from action.errors import CanonGateError
 from action.report import (
+    DEFAULT_GATE,
     Classification,
     Evidence,
     Finding,
@@ -79,8 +80,8 @@ def parse_result(structured: Any) -> RawResult:
         ) from None
 
 
-def to_finding(raw: RawFinding, sources: Sources) -> Finding:
-    """Verify the evidence and fingerprint the finding from its stable parts."""
+def to_finding(raw: RawFinding, sources: Sources, gate: str = DEFAULT_GATE) -> Finding:
+    """Verify the evidence and fingerprint the finding from its stable parts (and its gate)."""
     evidence = [
         verify(Evidence(quote=e.quote, source=e.source, line=e.line), sources) for e in raw.evidence
     ]
@@ -91,7 +92,7 @@ def to_finding(raw: RawFinding, sources: Sources) -> Finding:
         path=path, start_line=raw.start_line, end_line=max(raw.end_line or 0, raw.start_line)
     )
     return Finding(
-        id=fingerprint(path, raw.kind, canon, anchor(evidence, location, sources)),
+        id=fingerprint(path, raw.kind, canon, anchor(evidence, location, sources), gate),
         classification=raw.classification,
         kind=raw.kind,
         location=location,

@@ -37,6 +37,14 @@ class AuditInputs:
     hints_in_process: bool = False
     # The configured gate to run (`gates[].name`); None: the one gate of a config without gates.
     gate: str | None = None
+    # The reports of this gate's needs, as the workflow downloaded them: `<dir>/<artifact>/
+    # report.json` for each (`structure` and gates). None: no needs to check (the local CLI
+    # passes them in `need_reports` instead).
+    needs_dir: Path | None = None
+    # Check the gate needs (False when the App started this gate alone, its needs passed).
+    check_gate_needs: bool = True
+    # The version of the client's workflow that ran this (recorded in the report).
+    caller_version: int | None = None
 
 
 def awaiting_approval(inputs: AuditInputs, config: Config) -> bool:

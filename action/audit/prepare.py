@@ -17,7 +17,7 @@ from action.audit.evidence import Sources
 from action.audit.findings import output_schema
 from action.audit.hints import gather as gather_hints
 from action.audit.inputs import AuditInputs
-from action.audit.prompt import build_prompt
+from action.audit.prompt import CanonText, build_prompt, persona_docs
 from action.audit.tools import SERVER, TOOL_NAMES, GateTools, qualified
 from action.canon.checkout import DATA_DIR, Checkout, is_canon_path
 from action.canon.index import CanonIndex
@@ -27,7 +27,7 @@ from action.canon.sources import MANIFEST as SOURCES_MANIFEST
 from action.canon.sources import Fetched, load_sources
 from action.canon.structure import check_change
 from action.config import Config
-from action.report import HintResult, StructureProblem
+from action.report import DEFAULT_GATE, HintResult, StructureProblem
 from action.session.guard import ReadGuard
 from action.session.harness import SessionSpec
 
@@ -44,6 +44,8 @@ class Prepared:
     hints: list[HintResult]
     structure: list[StructureProblem] | None
     sources: Sources
+    # The gate's persona documents, in force at the base: (uri, path, text).
+    persona: list[CanonText]
 
 
 async def prepare(
@@ -53,27 +55,26 @@ async def prepare(
     run_dir: Path,
     *,
     fetched: Sequence[Fetched] = (),
+    persona: Sequence[str] = (),
+    gate: str = DEFAULT_GATE,
+    changes: list[FileChange] | None = None,
+    canon: Canon | None = None,
 ) -> Prepared:
     """Load the canon, the diff, the hints and the structural check; build prompt, tools, spec.
 
     Raises `CanonProblem` when the canon cannot be used as configured (empty, a canon source
-    unreadable, a foundation document missing or over the cap), before any hint runs or any
-    session starts. `fetched` is what the workflow fetched of `canon.sources`.
+    unreadable, a foundation or persona document missing or over the cap), before any hint runs
+    or any session starts. `fetched` is what the workflow fetched of `canon.sources`; `persona`
+    names the gate's persona documents; `changes` is the scoped diff and `canon` the base's
+    canon (`load_base_canon`), when already taken.
     """
     diff_base = inputs.merge_base_dir or inputs.base_dir
-    # The data checkouts are nested in the base workspace: their files are never the base's.
-    base = Checkout(inputs.base_dir, skip=[inputs.base_dir / DATA_DIR])
+    base = _base_checkout(inputs)
     head = Checkout(inputs.head_dir)
-    canon = load_canon(base, config.canon.paths, sources=load_sources(inputs.base_dir, fetched))
-    require_documents(canon, base, config.canon.paths)
+    canon = canon if canon is not None else load_base_canon(inputs, config, fetched)
+    gate_task = persona_docs(canon, persona, gate)
     base_problems = canon.chain_problems()
-    # Only the data nested in the base workspace is skipped (the checkouts, the fetched canon
-    # sources): any other folder named `.canon-gate` is the PR's own.
-    nested = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d is not None]
-    nested += [inputs.base_dir / SOURCES_FOLDER, inputs.base_dir / SOURCES_MANIFEST]
-    file_changes = compute_changes(
-        diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude, skip=nested
-    )
+    file_changes = changes if changes is not None else scoped_changes(inputs, config)
     introduced = introduced_problems(canon, head, file_changes, config, base_problems)
     hints = await gather_hints(inputs, config, session_env["PATH"])
     # Purely structural: it travels in the report and gates only as its own check run.
@@ -92,6 +93,7 @@ async def prepare(
         merge_base_dir=str(inputs.merge_base_dir) if inputs.merge_base_dir else None,
         chain_problems=base_problems,
         introduced_problems=introduced,
+        persona=gate_task,
         index=index,
     )
     tools = GateTools(canon, file_changes, index)
@@ -117,7 +119,53 @@ async def prepare(
     sources = Sources(
         canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha, merge_base
     )
-    return Prepared(spec, guard, own, prompt.hash, config.model, hints, structure, sources)
+    return Prepared(
+        spec, guard, own, prompt.hash, config.model, hints, structure, sources, gate_task
+    )
+
+
+def _base_checkout(inputs: AuditInputs) -> Checkout:
+    # The data checkouts are nested in the base workspace: their files are never the base's.
+    return Checkout(inputs.base_dir, skip=[inputs.base_dir / DATA_DIR])
+
+
+def load_base_canon(inputs: AuditInputs, config: Config, fetched: Sequence[Fetched] = ()) -> Canon:
+    """The canon in force at the base; raise `CanonProblem` when it cannot be used (empty, or
+    none of it readable): never a silent pass."""
+    base = _base_checkout(inputs)
+    canon = load_canon(base, config.canon.paths, sources=load_sources(inputs.base_dir, fetched))
+    require_documents(canon, base, config.canon.paths)
+    return canon
+
+
+def scoped_changes(inputs: AuditInputs, config: Config) -> list[FileChange]:
+    """The PR's changes within the audit's scope (`audit.paths`, or the gate's own paths).
+
+    Only the data nested in the base workspace is skipped (the checkouts, the fetched canon
+    sources): any other folder named `.canon-gate` is the PR's own.
+    """
+    nested = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d is not None]
+    nested += [inputs.base_dir / SOURCES_FOLDER, inputs.base_dir / SOURCES_MANIFEST]
+    diff_base = inputs.merge_base_dir or inputs.base_dir
+    return compute_changes(
+        diff_base, inputs.head_dir, config.audit.paths, config.audit.exclude, skip=nested
+    )
+
+
+def structure_of_change(
+    inputs: AuditInputs, config: Config, fetched: Sequence[Fetched] = ()
+) -> list[StructureProblem] | None:
+    """The structural check alone (the plan job's): no hints, no prompt, no session.
+
+    Raises `CanonProblem` as `prepare` does.
+    """
+    base = _base_checkout(inputs)
+    head = Checkout(inputs.head_dir)
+    canon = load_base_canon(inputs, config, fetched)
+    file_changes = scoped_changes(inputs, config)
+    return check_change(
+        base, head, ((c.path, c.status) for c in file_changes), config, canon.sources
+    )
 
 
 def introduced_problems(

@@ -102,6 +102,24 @@ def foundation_docs(canon: Canon, refs: Sequence[str]) -> list[CanonText]:
     return found
 
 
+def persona_docs(canon: Canon, refs: Sequence[str], gate: str) -> list[CanonText]:
+    """A gate's persona: the documents its config names, each followed to the one in force
+    (the document that supersedes it, if one does), at the base; each must be a canon document."""
+    found: list[CanonText] = []
+    for ref in refs:
+        doc = canon.get(ref)
+        if doc is None:
+            raise CanonProblem(
+                f"gate `{gate}` names the persona `{ref}`, which is no canon document at the base "
+                "(name one by its URI, path or stem)"
+            )
+        current = canon.in_force(doc)
+        entry = (current.uri, current.path, current.text.strip())
+        if entry not in found:
+            found.append(entry)
+    return found
+
+
 def check_cap(docs: Sequence[CanonText]) -> int:
     """Return the characters of foundation and persona text; over the cap, a config error."""
     total = sum(len(text) for _, _, text in docs)

@@ -11,20 +11,23 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from action.audit.collect import collect, fail
 from action.audit.hints import HintsUnavailable
 from action.audit.inputs import AuditInputs, awaiting_approval
-from action.audit.prepare import prepare
+from action.audit.needs import load_need_reports
+from action.audit.prepare import load_base_canon, prepare, scoped_changes
+from action.audit.prompt import persona_docs
 from action.audit.redact import Redactor, secret_values
 from action.canon.model import CanonProblem
-from action.canon.sources import fetched_for, unusable
+from action.canon.sources import Fetched, fetched_for, unusable
 from action.config import ConfigError, load_config
+from action.gates import find_gate, gate_config, gate_names, persona_of, unmet_need
 from action.governance import governance_key, governs_from_git
 from action.pins import mismatch
-from action.report import CanonSourceRun, ErrorKind, Report, RunInfo
+from action.report import DEFAULT_GATE, CanonSourceRun, ErrorKind, PersonaRun, Report, RunInfo
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.harness import Harness
 
@@ -80,13 +83,27 @@ async def _audit(
         config = load_config(inputs.base_dir)
     except ConfigError as exc:
         return fail(report, f"the config is invalid: {exc}", ErrorKind.CONFIG)
+    gate = inputs.gate or DEFAULT_GATE
+    report = _with_run(report, gate=gate, caller_version=inputs.caller_version)
+    if gate not in gate_names(config):
+        return fail(
+            report,
+            f"the config on the base branch defines no gate `{gate}` (it defines: "
+            f"{', '.join(gate_names(config))})",
+            ErrorKind.CONFIG,
+        )
+    seen = gate_config(config, gate)
     # Canon from other repositories: what the workflow fetched, each at the commit it read.
     fetched = fetched_for(inputs.base_dir, config.canon.sources)
     read_at = [(f.prefix, f.commit or "unfetched") for f in fetched]
     key = (
         governance_key(
             governs_from_git(
-                inputs.base_git, inputs.base_commit, config.canon.paths, sources=read_at
+                inputs.base_git,
+                inputs.base_commit,
+                config.canon.paths,
+                gate=gate,
+                sources=read_at,
             )
         )
         if inputs.base_git is not None
@@ -96,13 +113,7 @@ async def _audit(
         CanonSourceRun(prefix=f.prefix, repo=f.repo, ref=f.ref, path=f.path, commit=f.commit)
         for f in fetched
     ]
-    report = report.model_copy(
-        update={
-            "run": report.run.model_copy(
-                update={"model": config.model, "governance_key": key, "canon_sources": sources}
-            )
-        }
-    )
+    report = _with_run(report, model=seen.model, governance_key=key, canon_sources=sources)
     if awaiting_approval(inputs, config):
         return fail(
             report,
@@ -114,9 +125,27 @@ async def _audit(
     if (why := unusable(fetched)) is not None:
         # A source that could not be fetched is never a silent pass: a person must act.
         return fail(report, why, ErrorKind.CONFIG)
+    # Cheapest first: a gate whose needs did not pass starts no session.
+    needs = load_need_reports(inputs.needs_dir) if inputs.needs_dir is not None else {}
+    unmet = unmet_need(find_gate(config, gate), needs, gates_too=inputs.check_gate_needs)
+    if unmet is not None:
+        return fail(report, unmet, ErrorKind.NEEDS)
+    missing = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d and not d.is_dir()]
+    if missing:
+        return fail(report, f"a checkout is missing: {missing[0]}", ErrorKind.CRASH)
+    try:
+        # Before scope: an empty or misconfigured canon (or persona) is never a silent pass.
+        canon = load_base_canon(inputs, config, fetched)
+        persona_docs(canon, persona_of(config, gate), gate)
+    except CanonProblem as exc:
+        return fail(report, str(exc), ErrorKind.CONFIG)
+    # Scope is free: a change that touches none of the gate's paths needs no session.
+    changes = scoped_changes(inputs, seen)
+    if not changes:
+        return report.model_copy(update={"out_of_scope": True})
     # Built before any work so a missing credential never spawns a session.
     try:
-        session_env = build_session_env(env, tmp / "run", config.limits.wall_time_seconds)
+        session_env = build_session_env(env, tmp / "run", seen.limits.wall_time_seconds)
     except NoCredentials:
         return fail(
             report,
@@ -124,19 +153,40 @@ async def _audit(
             "(or ANTHROPIC_API_KEY); no session was started",
             ErrorKind.NO_CREDENTIALS,
         )
-    missing = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d and not d.is_dir()]
-    if missing:
-        return fail(report, f"a checkout is missing: {missing[0]}", ErrorKind.CRASH)
     # Another SDK or CLI is another judge: never start a session with a harness the lock does
     # not name.
     if (other := mismatch(inputs.expected_harness)) is not None:
         return fail(report, other, ErrorKind.CRASH)
     try:
-        prepared = await prepare(inputs, config, session_env, tmp / "run", fetched=fetched)
+        prepared = await prepare(
+            inputs,
+            seen,
+            session_env,
+            tmp / "run",
+            fetched=fetched,
+            persona=persona_of(config, gate),
+            gate=gate,
+            changes=changes,
+            canon=canon,
+        )
     except HintsUnavailable as exc:
         return fail(report, str(exc), exc.kind)
     except CanonProblem as exc:
         # An empty or misconfigured canon is never a silent pass: a person must fix it.
         return fail(report, str(exc), ErrorKind.CONFIG)
     outcome = await harness.run(prepared.spec)
-    return collect(prepared, outcome, report)
+    persona = [
+        PersonaRun(uri=uri, path=path, commit=_commit_of(uri, inputs.base_sha, fetched))
+        for uri, path, _ in prepared.persona
+    ]
+    return collect(prepared, outcome, _with_run(report, persona=persona))
+
+
+def _with_run(report: Report, **fields: object) -> Report:
+    return report.model_copy(update={"run": report.run.model_copy(update=fields)})
+
+
+def _commit_of(uri: str, base_sha: str | None, fetched: Sequence[Fetched]) -> str | None:
+    """The commit a canon document was read at: its source's, or the base's."""
+    source = next((f for f in fetched if f.prefix and uri.startswith(f.prefix)), None)
+    return source.commit if source is not None else base_sha

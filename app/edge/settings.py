@@ -47,8 +47,9 @@ class Settings(BaseSettings):
     workflow_file: str = DEFAULT_WORKFLOW_FILE
     # GitHub wants an answer within 10 s; leave room for the response itself.
     delivery_budget_seconds: float = 8.0
-    # A check run still active after this long is concluded `timed_out` by the next event.
-    audit_timeout_seconds: int = 60 * 60
+    # A check run still active after this long is concluded `timed_out` (the sweep, or the next
+    # event): the workflow's jobs take at most 10 + 10 + 30 + 30 minutes, plus a queue.
+    audit_timeout_seconds: int = 90 * 60
     # The delivery-log reconciler: 0 turns it off.
     redeliver_interval_seconds: int = 300
     redeliver_window_hours: int = 24

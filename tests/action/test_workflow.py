@@ -57,13 +57,15 @@ def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_workflow_and_action_pass_zizmor(tmp_path: Path) -> None:
-    """As scripts/test runs it: offline, tags allowed until the lock issue pins them."""
+    """As scripts/test runs it: offline, the published action's tag allowed (init pins it)."""
     done = zizmor(WORKFLOW, ACTION)
     assert done.returncode == 0, done.stdout + done.stderr
     # It has teeth: an input pasted into a script is code injection.
-    injected = tmp_path / "canon-gate.yml"
+    injected = tmp_path / "action.yml"
     injected.write_text(
-        WORKFLOW.read_text().replace("run: |\n", 'run: |\n          echo "${{ inputs.pr }}"\n', 1)
+        ACTION.read_text().replace(
+            "      run: |\n", '      run: |\n        echo "${{ inputs.pr }}"\n', 1
+        )
     )
     assert zizmor(injected).returncode != 0
 
@@ -73,7 +75,7 @@ def test_workflow_and_action_agree_under_actionlint(tmp_path: Path) -> None:
     against action.yml's inputs (unknown keys, missing required inputs)."""
     text = WORKFLOW.read_text()
     uses = {u for u in re.findall(r"uses: (\S+)", text) if PUBLISHED_ACTION.match(u)}
-    assert len(uses) == 1, uses  # the hints job and the audit job use the same action
+    assert len(uses) == 1, uses  # every job uses the same action, at the same pin
     local = text.replace(uses.pop(), "./action")
     (tmp_path / ".git").mkdir()  # actionlint finds the project root by it
     (tmp_path / ".github/workflows").mkdir(parents=True)
@@ -83,8 +85,8 @@ def test_workflow_and_action_agree_under_actionlint(tmp_path: Path) -> None:
     installed.write_text(local)
     lint(cwd=tmp_path)
     # The cross-check has teeth: a key the action does not declare is an error.
-    installed.write_text(local.replace("      is-fork:", "      is_fork:"))
-    with pytest.raises(AssertionError, match='input "is_fork" is not defined'):
+    installed.write_text(local.replace("          caller-version:", "          caller_version:"))
+    with pytest.raises(AssertionError, match='input "caller_version" is not defined'):
         lint(cwd=tmp_path)
 
 
@@ -104,7 +106,7 @@ def test_action_is_thin() -> None:
     assert reached == declared
     # One entrypoint step per mode.
     modes = [s.get("if") for s in steps if "action.entrypoint" in s.get("run", "")]
-    assert modes == ["inputs.mode == 'hints'", "inputs.mode != 'hints'"]
+    assert modes == ["inputs.mode == 'plan'", "inputs.mode == 'hints'", "inputs.mode == 'audit'"]
 
 
 def test_only_this_audits_report_is_uploaded_and_alone() -> None:
@@ -112,7 +114,12 @@ def test_only_this_audits_report_is_uploaded_and_alone() -> None:
     writing its own, is never uploaded; the zip holds exactly report.json at its root."""
     steps = load(ACTION)["runs"]["steps"]
     (audit,) = [s for s in steps if "CLAUDE_CODE_OAUTH_TOKEN" in s.get("env", {})]
-    (upload,) = [s for s in steps if s.get("with", {}).get("name") == "canon-gate-report"]
+    report = audit["env"]["CANON_GATE_REPORT"]
+    (upload,) = [s for s in steps if s.get("with", {}).get("path") == report]
+    # Named for its gate by the audit step (which checked the gate's name), so each gate's job
+    # uploads its own report and a second upload under one name fails the job.
+    assert upload["with"]["name"] == "${{ steps.audit.outputs.artifact }}"
+    assert audit["id"] == "audit"
     # Only after the audit step succeeded (the entrypoint removed any older report first):
     # a condition without a status function implies success().
     assert not re.search(r"always\(\)|failure\(\)|cancelled\(\)", upload.get("if", ""))
@@ -120,8 +127,6 @@ def test_only_this_audits_report_is_uploaded_and_alone() -> None:
     # Its failure fails the job: never judge from an artifact this audit did not upload.
     assert "continue-on-error" not in upload
     # One file, named report.json, the one the audit writes, outside the base checkout.
-    report = audit["env"]["CANON_GATE_REPORT"]
-    assert upload["with"]["path"] == report
     assert report.startswith("${{ runner.temp }}/")
     assert report.endswith("/report.json")
     assert not any(c in report for c in "*?[!\n")
@@ -145,90 +150,115 @@ def test_workflow_contract() -> None:
     assert set(on) == {"workflow_dispatch"}
     inputs = on["workflow_dispatch"]["inputs"]
     assert inputs["pr"]["required"] is True
-    for name in ("head_sha", "base_sha", "check_run_id", "approved"):
+    for name in ("head_sha", "base_sha", "check_run_id", "approved", "gate", "group"):
         assert inputs[name]["required"] is False, name
     assert "check ${{ inputs.check_run_id" in workflow["run-name"]
-    assert workflow["permissions"] == {"contents": "read", "pull-requests": "read"}
-    assert "inputs.pr" in workflow["concurrency"]["group"]
+    # No permission by default; each job asks for what it needs.
+    assert workflow["permissions"] == {}
+    group = workflow["concurrency"]["group"]
+    assert "inputs.pr" in group
+    assert "inputs.group" in group  # merge groups never cancel one another
+    assert "inputs.gate" in group  # re-running one gate never cancels the others
     assert workflow["concurrency"]["cancel-in-progress"] is True
-    assert set(jobs()) == {"resolve", "hints", "audit"}
+    assert set(jobs()) == {"plan", "hints", "first", "later"}
     for name, job in jobs().items():
         assert isinstance(job["timeout-minutes"], int), name
         assert job["timeout-minutes"] > 0
-        for step in job["steps"]:
-            assert "${{" not in step.get("run", ""), step
+        # A thin caller: one step, the action, which does the work.
+        assert [set(step) for step in job["steps"]] in (
+            [{"uses", "with"}],
+            [{"id", "uses", "with"}],
+        )
     # The jobs run in sequence; together they end before the App gives up on the run.
     from app.edge.settings import Settings
 
     total = sum(job["timeout-minutes"] for job in jobs().values())
     assert total * 60 < Settings.model_fields["audit_timeout_seconds"].default
-    # The jobs that read the PR's files hold no more than contents: read.
-    assert jobs()["hints"]["permissions"] == jobs()["audit"]["permissions"] == {"contents": "read"}
-    audit = jobs()["audit"]
-    steps = audit["steps"]
-    checkouts = [s for s in steps if str(s.get("uses", "")).startswith("actions/checkout")]
-    assert len(checkouts) == 3
-    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
-    # The base tip at the workspace root (it governs), the PR head and the merge-base as data.
-    paths = [s["with"].get("path") for s in checkouts]
-    assert paths == [None, ".canon-gate/head", ".canon-gate/merge-base"]
-    refs = [s["with"]["ref"] for s in checkouts]
-    resolved = [f"${{{{ needs.resolve.outputs.{n}_sha }}}}" for n in ("base", "head", "merge_base")]
-    assert refs == resolved
-    assert checkouts[2]["with"].get("fetch-depth", 1) == 1
-    step = action_step(audit)
-    assert step["with"]["merge-base-path"] == ".canon-gate/merge-base"
-    assert step["with"]["merge-base-sha"] == "${{ needs.resolve.outputs.merge_base_sha }}"
-    token = step["with"]["claude-code-oauth-token"]
-    assert token == "${{ secrets.CLAUDE_CODE_OAUTH_TOKEN }}"
-    assert "github.token" not in str(step["with"])
+    # Only the plan job reads the PR; the jobs that read the PR's files hold contents: read.
+    assert jobs()["plan"]["permissions"] == {"contents": "read", "pull-requests": "read"}
+    for name in ("hints", "first", "later"):
+        assert jobs()[name]["permissions"] == {"contents": "read"}, name
+    plan = action_step(jobs()["plan"])
+    assert plan["with"]["mode"] == "plan"
+    assert plan["with"]["github-token"] == "${{ github.token }}"
+    for name in ("first", "later"):
+        step = action_step(jobs()[name])
+        assert step["with"].get("mode", "audit") == "audit"
+        assert step["with"]["context"] == "${{ needs.plan.outputs.context }}"
+        assert step["with"]["gate"] == "${{ matrix.gate }}"
+        token = step["with"]["claude-code-oauth-token"]
+        assert token == "${{ secrets.CLAUDE_CODE_OAUTH_TOKEN }}"
+        assert "github.token" not in str(step["with"])
+
+
+def test_the_job_and_artifact_names_are_the_ones_the_app_reads() -> None:
+    """The App judges each gate only from its own job (`gate <name>`) and its own artifact."""
+    from action.report import CALLER_VERSION, PLAN_JOB, artifact_name, gate_job_name
+
+    assert jobs()["plan"]["name"] == PLAN_JOB
+    for name in ("first", "later"):
+        job = jobs()[name]
+        assert job["name"] == gate_job_name("${{ matrix.gate }}")
+        assert job["strategy"]["fail-fast"] is False
+        assert (
+            job["strategy"]["matrix"]["gate"] == f"${{{{ fromJSON(needs.plan.outputs.{name}) }}}}"
+        )
+        # A wave runs unless the plan failed or was cancelled: a gate whose needs failed still
+        # reports why it started no session.
+        assert "!cancelled()" in job["if"]
+        assert "needs.plan.result == 'success'" in job["if"]
+        assert action_step(job)["with"]["caller-version"] == str(CALLER_VERSION)
+    assert set(jobs()["later"]["needs"]) == {"plan", "hints", "first"}
+    steps = load(ACTION)["runs"]["steps"]
+    (structure,) = [s for s in steps if s.get("with", {}).get("name", "").endswith("-structure")]
+    assert structure["with"]["name"] == artifact_name("structure")
+    (needs,) = [s for s in steps if s.get("with", {}).get("pattern")]
+    assert needs["with"]["pattern"] == artifact_name("x").removesuffix("x") + "*"
 
 
 def test_hints_run_in_a_job_that_never_holds_the_model_credential() -> None:
     """Suspected in issue 9: a hint could read the model credential from its parent process.
-    The hints job holds no secret at all; the audit job reads its results as an artifact."""
-    resolve, hints, audit = jobs()["resolve"], jobs()["hints"], jobs()["audit"]
-    for job in (resolve, hints):
-        assert "secrets." not in yaml.safe_dump(job)
+    The hints job holds no secret at all; the gates read its results as an artifact."""
+    hints = jobs()["hints"]
+    assert "secrets." not in yaml.safe_dump(hints)
     assert "github.token" not in yaml.safe_dump(hints)
     run_hints = action_step(hints)
-    assert run_hints["with"]["mode"] == "hints"
-    assert not {"claude-code-oauth-token", "anthropic-api-key"} & set(run_hints["with"])
-    auditing = action_step(audit)
-    assert auditing["with"].get("mode", "audit") == "audit"
-    # Both jobs judge the commits the resolve job resolved once, from the same checkouts.
-    assert hints["needs"] == "resolve"
-    assert set(audit["needs"]) == {"resolve", "hints"}
-
-    def checkouts(job: dict[str, Any]) -> list[Any]:
-        return [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout")]
-
-    assert checkouts(hints) == checkouts(audit)
-    for name in ("head-sha", "base-sha", "merge-base-sha", "is-fork", "pr", "approved"):
-        assert run_hints["with"][name] == auditing["with"][name], name
-    # The artifact the hints job uploads is the file the action reads in the audit job.
+    assert run_hints["with"] == {"mode": "hints", "context": "${{ needs.plan.outputs.context }}"}
+    assert hints["needs"] == "plan"
+    assert hints["if"] == "needs.plan.outputs.hints == 'true'"
+    # Every job judges the commits the plan resolved once, from the same context.
+    steps = load(ACTION)["runs"]["steps"]
     (download,) = [
-        s for s in audit["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")
+        s
+        for s in steps
+        if s.get("with", {}).get("name") == "canon-gate-hints" and "download-artifact" in s["uses"]
     ]
-    assert download["with"]["name"] == "canon-gate-hints"
-    assert audit["steps"].index(download) < audit["steps"].index(auditing)
-    read = [s.get("env", {}).get("CANON_GATE_HINTS_FILE") for s in load(ACTION)["runs"]["steps"]]
-    assert download["with"]["path"] + "/hints.json" in read
-    # The resolve job's outputs are all its one step's.
-    outputs = resolve["outputs"]
-    assert set(outputs) == {"head_sha", "base_sha", "merge_base_sha", "base_ref", "is_fork"}
-    assert all(v == f"${{{{ steps.pr.outputs.{k} }}}}" for k, v in outputs.items())
+    (audit,) = [s for s in steps if s.get("id") == "audit"]
+    assert steps.index(download) < steps.index(audit)
+    assert download["with"]["path"] + "/hints.json" == audit["env"]["CANON_GATE_HINTS_FILE"]
+    # The plan job's outputs are all its one step's.
+    outputs = jobs()["plan"]["outputs"]
+    assert set(outputs) == {"context", "first", "later", "hints"}
+    assert all(v == f"${{{{ steps.plan.outputs.{k} }}}}" for k, v in outputs.items())
 
 
 def test_the_action_runs_hints_only_in_hints_mode_and_never_beside_the_credential() -> None:
     steps = load(ACTION)["runs"]["steps"]
     (run_hints,) = [s for s in steps if s.get("env", {}).get("CANON_GATE_MODE") == "hints"]
-    (audit,) = [s for s in steps if "action.entrypoint" in s.get("run", "") and s is not run_hints]
+    (audit,) = [s for s in steps if s.get("env", {}).get("CANON_GATE_MODE") == "audit"]
+    (plan,) = [s for s in steps if s.get("env", {}).get("CANON_GATE_MODE") == "plan"]
     assert run_hints["if"] == "inputs.mode == 'hints'"
-    assert audit["if"] == "inputs.mode != 'hints'"
-    assert not {"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "GH_TOKEN"} & set(run_hints["env"])
+    assert audit["if"] == "inputs.mode == 'audit'"
+    assert plan["if"] == "inputs.mode == 'plan'"
+    secrets = {"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "GH_TOKEN"}
+    assert not secrets & set(run_hints["env"])
+    assert not secrets & set(plan["env"])
     assert audit["env"]["CLAUDE_CODE_OAUTH_TOKEN"] == "${{ inputs.claude-code-oauth-token }}"
-    (upload,) = [s for s in steps if s.get("with", {}).get("name") == "canon-gate-hints"]
+    (upload,) = [
+        s
+        for s in steps
+        if s.get("with", {}).get("name") == "canon-gate-hints" and "upload" in s["uses"]
+    ]
     assert upload["if"] == "inputs.mode == 'hints'"
     # One file, written by the hints step, read by the audit step (from the downloaded artifact).
     written = run_hints["env"]["CANON_GATE_HINTS_FILE"]
@@ -241,47 +271,69 @@ def test_the_action_runs_hints_only_in_hints_mode_and_never_beside_the_credentia
             assert step["continue-on-error"] is True, step
         else:
             assert "continue-on-error" not in step, step
-    # Every step of the other mode is skipped: each run or upload step names its mode.
+    # Every step of another mode is skipped: each run or artifact step names its mode.
     for step in steps:
-        if "action.entrypoint" in step.get("run", "") or "upload-artifact" in step.get("uses", ""):
+        if "action.entrypoint" in step.get("run", "") or "-artifact" in step.get("uses", ""):
             assert "inputs.mode" in step["if"], step
 
 
-def test_the_merge_base_is_resolved_through_the_base_repository(tmp_path: Path) -> None:
-    """Run the workflow's first step on a stub `gh`: it outputs the compare API's merge-base."""
+def context_step() -> dict[str, Any]:
+    (step,) = [s for s in load(ACTION)["runs"]["steps"] if s.get("id") == "context"]
+    return step
+
+
+def run_context(tmp_path: Path, **env: str) -> dict[str, str]:
     if shutil.which("jq") is None:
         pytest.skip("jq is not installed")
-    (resolve,) = jobs()["resolve"]["steps"]
-    assert resolve["id"] == "pr"
+    out = tmp_path / "output"
+    out.write_text("")
+    full = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(out), **env}
+    subprocess.run(["bash", "-e", "-c", context_step()["run"]], env=full, check=True, timeout=30)
+    return dict(line.split("=", 1) for line in out.read_text().splitlines())
+
+
+def test_the_merge_base_is_resolved_through_the_base_repository(tmp_path: Path) -> None:
+    """Run the plan job's first step on a stub `gh`: it outputs the compare API's merge-base."""
     pull = {
-        "head": {"sha": "h3ad", "repo": {"full_name": "fork/w"}},
-        "base": {"sha": "ba5e", "ref": "main", "repo": {"full_name": "acme/w"}},
+        "head": {"sha": "d" * 40, "repo": {"full_name": "fork/w"}},
+        "base": {"sha": "b" * 40, "ref": "main", "repo": {"full_name": "acme/w"}},
     }
     (tmp_path / "pull.json").write_text(json.dumps(pull))
     stub = tmp_path / "bin/gh"
     stub.parent.mkdir()
     stub.write_text(
         '#!/bin/sh\necho "$*" >>"$CALLS"\n'
-        'case "$2" in */compare/*) echo m3rg3ba5e ;; *) cat "$PULL" ;; esac\n'
+        f'case "$2" in */compare/*) echo {"e" * 40} ;; *) cat "$PULL" ;; esac\n'
     )
     stub.chmod(0o755)
-    out = tmp_path / "output"
-    env = {
-        "PATH": f"{stub.parent}:{os.environ['PATH']}",
-        "GITHUB_REPOSITORY": "acme/w",
-        "GITHUB_OUTPUT": str(out),
-        "CALLS": str(tmp_path / "calls"),
-        "PULL": str(tmp_path / "pull.json"),
-        "PR": "7",
-        "HEAD_SHA": "",
-        "BASE_SHA": "",
-    }
-    subprocess.run(["bash", "-e", "-c", resolve["run"]], env=env, check=True, timeout=30)
-    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
-    assert outputs["merge_base_sha"] == "m3rg3ba5e"
-    assert (outputs["base_sha"], outputs["head_sha"]) == ("ba5e", "h3ad")
+    base = {"MODE": "plan", "GITHUB_REPOSITORY": "acme/w", "PR": "7", "GATE": "", "GROUP": ""}
+    outputs = run_context(
+        tmp_path,
+        **base,
+        PATH=f"{stub.parent}:{os.environ['PATH']}",
+        CALLS=str(tmp_path / "calls"),
+        PULL=str(tmp_path / "pull.json"),
+    )
+    assert outputs["merge_base_sha"] == "e" * 40
+    assert (outputs["base_sha"], outputs["head_sha"]) == ("b" * 40, "d" * 40)
+    context = json.loads(outputs["context"])
+    assert (context["pr"], context["is_fork"], context["base_ref"]) == ("7", "true", "main")
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls[1] == "api repos/acme/w/compare/ba5e...h3ad --jq .merge_base_commit.sha"
+    assert (
+        calls[1] == f"api repos/acme/w/compare/{'b' * 40}...{'d' * 40} --jq .merge_base_commit.sha"
+    )
+
+
+def test_a_context_that_names_no_commit_stops_the_job(tmp_path: Path) -> None:
+    """The hints and audit jobs read the plan's context as data: a value that is not a commit
+    SHA (say, a ref with an option in it) never reaches a checkout."""
+    good = {"head_sha": "a" * 40, "base_sha": "b" * 40, "merge_base_sha": "c" * 40}
+    outputs = run_context(tmp_path, MODE="audit", CONTEXT=json.dumps({**good, "hints": "true"}))
+    assert outputs["head_sha"] == "a" * 40
+    assert outputs["hints"] == "true"
+    bad = json.dumps({**good, "head_sha": "--upload-pack=evil"})
+    with pytest.raises(subprocess.CalledProcessError):
+        run_context(tmp_path, MODE="audit", CONTEXT=bad)
 
 
 def test_pip_cache_never_hashes_files_outside_the_workspace(tmp_path: Path) -> None:

@@ -103,7 +103,11 @@ def test_init_pins_the_chosen_action_by_commit_with_its_tag_in_a_comment(repo: P
     args = ["init", "--path", str(repo), "--action-repo", "acme/gate", "--action-ref", SHA]
     assert main([*args, "--action-tag", "v2.1.0"]) == 0
     workflow = (repo / WORKFLOW_PATH).read_text()
-    uses = [line.strip() for line in workflow.splitlines() if "acme/gate/action" in line]
+    uses = [
+        line.strip().removeprefix("- ")
+        for line in workflow.splitlines()
+        if "acme/gate/action" in line
+    ]
     assert set(uses) == {f"uses: acme/gate/action@{SHA} # v2.1.0"}
     assert TEMPLATE_ACTION not in workflow
     # Every job that runs the action runs this commit.
