@@ -6,7 +6,9 @@ filesystem allows, and git's own checkout writes only the rest. The base and the
 commits; without `--head` the head is what `git add -A` would commit: tracked and untracked
 files, uncommitted changes included, minus whatever `.gitignore` excludes (a `.venv` is not part
 of the change). The canon sources the base's config names are fetched as the Action's step
-fetches them. Exit status: 0 pass, 1 fail, 3 not evaluated (2 stays argparse's usage error).
+fetches them. It runs what the workflow runs: the structural check, then each gate whose needs
+passed. Exit status: 1 if any gate or the structural check failed, else 3 if any was not
+evaluated, else 0 (2 stays argparse's usage error).
 """
 
 from __future__ import annotations
@@ -20,17 +22,18 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from action.audit.inputs import AuditInputs
+from action.audit.plan import plan
 from action.audit.runner import run_audit
 from action.canon.sources import TOKEN_SECRET, fetch_all
 from action.config import ConfigError, load_config
+from action.report import DEFAULT_GATE, STRUCTURE, Report
 from action.session.harness import SdkHarness
-from action.summary import table
+from action.summary import outcome, table
 
-EXIT = {"pass": 0, "fail": 1, "not_evaluated": 3}
 _DEFAULT_BASES = ("origin/HEAD", "origin/main", "main", "master")
 
 
@@ -38,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", help="the governing ref (default: merge-base with main)")
     parser.add_argument("--head", help="the ref under review (default: the working tree)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--gate",
+        help="audit one configured gate (default: the structural check, then every gate)",
+    )
     parser.add_argument("-C", dest="repo", default=".", help="the repository (default: .)")
 
 
@@ -217,10 +224,43 @@ def run(args: argparse.Namespace) -> int:
             base_commit=base_sha,
             # The user's own machine: the hints run here, as the user would run them.
             hints_in_process=True,
+            gate=args.gate,
         )
-        report = asyncio.run(run_audit(inputs, dict(os.environ), SdkHarness()))
+        reports = asyncio.run(audit_all(inputs, dict(os.environ)))
     if args.json:
-        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(_as_json(reports) + "\n")
     else:
-        sys.stdout.write(table(report) + "\n")
-    return EXIT[report.status]
+        sys.stdout.write("\n\n".join(table(r) for r in reports) + "\n")
+    return exit_status(reports)
+
+
+async def audit_all(inputs: AuditInputs, env: dict[str, str]) -> list[Report]:
+    """The structural check, then each gate in its wave, as the workflow runs them: a gate
+    whose needs failed starts no session. With `inputs.gate`, that gate alone (its gate needs
+    are not run, so not checked; the structural one is)."""
+    planned = plan(inputs)
+    reports = [planned.structure]
+    done: dict[str, Report] = {STRUCTURE: planned.structure}
+    for gate in [*planned.first, *planned.later]:
+        each = replace(inputs, gate=gate, need_reports=dict(done), check_gate_needs=not inputs.gate)
+        report = await run_audit(each, env, SdkHarness())
+        done[gate] = report
+        reports.append(report)
+    return reports
+
+
+def exit_status(reports: list[Report]) -> int:
+    """1 if any gate or the structural check failed, else 3 if any was not evaluated, else 0."""
+    said = [outcome(r) for r in reports]
+    if "fail" in said:
+        return 1
+    return 3 if "not_evaluated" in said else 0
+
+
+def _as_json(reports: list[Report]) -> str:
+    """The one gate's report as before gates existed; else every report, the structural first."""
+    _, *gates = reports
+    if len(gates) == 1 and gates[0].run.gate == DEFAULT_GATE:
+        return gates[0].model_dump_json(indent=2)
+    joined = ",\n".join(r.model_dump_json(indent=2) for r in reports)
+    return f'{{"reports": [\n{joined}\n]}}'

@@ -59,11 +59,24 @@ def markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
+def outcome(report: Report) -> str:
+    """One gate's (or the structural check's) outcome, as CI would judge it before waivers:
+    `pass`, `fail`, `not_evaluated` or `not_in_scope`."""
+    if report.out_of_scope:
+        return "not_in_scope"
+    if report.run.gate == STRUCTURE and report.evaluated:
+        return "fail" if report.structure else "pass"
+    return report.status
+
+
 def table(report: Report) -> str:
     """A plain-text table for the terminal."""
-    out = [f"canon-gate: {_STATUS[report.status]}"]
+    said = outcome(report)
+    out = [f"{check_name(report.run.gate)}: {_STATUS.get(said, said.replace('_', ' '))}"]
     if report.error:
         out.append(f"reason: {report.error}")
+    for problem in report.structure or []:
+        out.append(f"structure: {problem.path}:{problem.line}: {problem.rule}: {problem.message}")
     rows = [("ID", "CLASS", "KIND", "LOCATION", "CLAIM")]
     for f in report.findings:
         where = f"{f.location.path}:{f.location.start_line}"

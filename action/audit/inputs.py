@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from action.config import Config
 from action.pins import PINNED
+from action.report import Report
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class AuditInputs:
     # report.json` for each (`structure` and gates). None: no needs to check (the local CLI
     # passes them in `need_reports` instead).
     needs_dir: Path | None = None
+    # The needs' reports, when the caller holds them already (the local CLI runs every gate).
+    need_reports: Mapping[str, Report] | None = None
     # Check the gate needs (False when the App started this gate alone, its needs passed).
     check_gate_needs: bool = True
     # The version of the client's workflow that ran this (recorded in the report).

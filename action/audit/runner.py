@@ -126,7 +126,13 @@ async def _audit(
         # A source that could not be fetched is never a silent pass: a person must act.
         return fail(report, why, ErrorKind.CONFIG)
     # Cheapest first: a gate whose needs did not pass starts no session.
-    needs = load_need_reports(inputs.needs_dir) if inputs.needs_dir is not None else {}
+    needs = (
+        inputs.need_reports
+        if inputs.need_reports is not None
+        else load_need_reports(inputs.needs_dir)
+        if inputs.needs_dir is not None
+        else {}
+    )
     unmet = unmet_need(find_gate(config, gate), needs, gates_too=inputs.check_gate_needs)
     if unmet is not None:
         return fail(report, unmet, ErrorKind.NEEDS)

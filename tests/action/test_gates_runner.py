@@ -10,6 +10,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from tests.action.support import (
     RETIRED,
     VODKA,
     NoSession,
+    run_cli,
     system_text,
     write_tree,
 )
@@ -311,3 +314,68 @@ def test_a_gate_name_that_is_no_name_never_becomes_an_artifact(tmp_path: Path) -
     )
     assert main(env, NoSession()) == 1  # type: ignore[arg-type]
     assert not Path(env["CANON_GATE_REPORT"]).exists()
+
+
+@pytest.mark.cli
+async def test_canon_gate_audit_runs_the_structural_check_then_every_gate(tmp_path: Path) -> None:
+    """The installed command, as a user runs it: the waves, the needs, one exit status."""
+    repo = tmp_path / "repo"
+    base = workspace(tmp_path / "src", {})
+    write_tree(
+        repo,
+        {
+            p.relative_to(base).as_posix(): p.read_text()
+            for p in base.rglob("*")
+            if p.is_file() and ".canon-gate" not in p.parts
+        },
+    )
+
+    def git(*args: str) -> None:
+        who = ["-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run(["git", "-C", str(repo), *who, *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("checkout", "-qb", "feature")
+    (repo / "docs/ci.md").write_text("# CI gate\nThe merge: a regex decides.\n")
+    git("commit", "-qam", "change")
+    command = Path(sysconfig.get_path("scripts")) / "canon-gate"
+    async with FakeAnthropic([structured({"findings": [FINDING]})]) as fake:
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", "/root"),
+            "CLAUDE_CODE_OAUTH_TOKEN": OAUTH,
+            "ANTHROPIC_BASE_URL": fake.url,
+        }
+        argv = [str(command), "audit", "--base", "main", "--head", "feature", "--json"]
+        status, out = await run_cli([*argv, "-C", str(repo)], env)
+        assert len(fake.message_requests) >= 1  # one session: code-sync's
+    assert status == 1, out
+    reports = [Report.model_validate(r) for r in json.loads(out)["reports"]]
+    assert [r.run.gate for r in reports] == ["structure", "code-sync", "gauntlet"]
+    assert [r.status for r in reports[1:]] == ["fail", "not_evaluated"]
+    assert reports[2].error_kind is ErrorKind.NEEDS
+    # One gate alone: its gate need is not run, so not checked; out of its scope, no session.
+    status, out = await run_cli(
+        [
+            str(command),
+            "audit",
+            "--base",
+            "main",
+            "--head",
+            "feature",
+            "--gate",
+            "gauntlet",
+            "--json",
+            "-C",
+            str(repo),
+        ],
+        {**env, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"},
+    )
+    assert status == 0, out
+    alone = [Report.model_validate(r) for r in json.loads(out)["reports"]]
+    assert [(r.run.gate, r.out_of_scope) for r in alone] == [
+        ("structure", False),
+        ("gauntlet", True),
+    ]
