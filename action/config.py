@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -89,10 +89,10 @@ class CanonConfig(_Section):
     )
 
 
-# One time budget governs an audit: the audit job's `timeout-minutes: 30` in the workflow that
-# `canon-gate init` writes. The session (and, later, its verifiers) must end well inside it,
-# leaving room for the checkouts, the install and the upload; the App's AUDIT_TIMEOUT_SECONDS
-# (45 minutes) leaves room after it for a queued job. See the README, "Time limits".
+# One time budget governs an audit: each gate job's `timeout-minutes: 30` in the workflow that
+# `canon-gate init` writes. The session and its verifiers must end well inside it, leaving room
+# for the checkouts, the install and the upload; the App's AUDIT_TIMEOUT_SECONDS (90 minutes)
+# leaves room after the whole workflow for a queued job. See the README, "Time limits".
 JOB_TIMEOUT_SECONDS = 30 * 60
 SESSION_WALL_TIME_MAX = 25 * 60
 # The hints run before the audit, in their own 10-minute job; together they must end inside it.
@@ -225,6 +225,18 @@ class _View(_Section):
         return data
 
 
+class Verify(_Section):
+    """A vote before a finding blocks: fresh, independent, read-only sessions confirm or refute
+    each substantive finding; a majority of refutes stops it blocking. Off (0 votes) by default."""
+
+    votes: Literal[0, 1, 3, 5] = 0
+    model: str | None = None
+    # Substantive findings verified; any beyond block unverified, and the summary says so.
+    max_findings: int = Field(default=10, ge=1, le=50)
+    # The whole vote's time, after the audit's session: together they fit the job.
+    wall_time_seconds: int = Field(default=300, ge=30, le=SESSION_WALL_TIME_MAX)
+
+
 class Config(_View):
     """The data plane's view: what the runner needs to spawn and bound the session."""
 
@@ -237,6 +249,26 @@ class Config(_View):
     structure: Structure = Field(default_factory=Structure)
     # None: one gate, `canon-gate`, with the built-in role (as before gates existed).
     gates: Gates = None
+
+    verify: Verify = Field(default_factory=Verify)
+
+    @model_validator(mode="after")
+    def _vote_fits_the_job(self) -> Config:
+        if not self.verify.votes:
+            return self
+        walls = [self.limits.wall_time_seconds]
+        walls += [
+            g.limits.wall_time_seconds for g in self.gates or () if g.limits.wall_time_seconds
+        ]
+        longest = max(walls)
+        if longest + self.verify.wall_time_seconds > SESSION_WALL_TIME_MAX:
+            raise ValueError(
+                f"a session of {longest} s and its vote of {self.verify.wall_time_seconds} s "
+                f"take {longest + self.verify.wall_time_seconds} s; the job allows "
+                f"{SESSION_WALL_TIME_MAX} s (lower `limits.wall_time_seconds` or "
+                "`verify.wall_time_seconds`)"
+            )
+        return self
 
     @field_validator("hints")
     @classmethod

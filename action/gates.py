@@ -78,7 +78,7 @@ def unmet_need(
             continue
         if not report.evaluated:
             return f"`{need}` was not evaluated; fix that first"
-        if not report.out_of_scope and any(f.substantive for f in report.findings):
+        if not report.out_of_scope and any(f.blocks for f in report.findings):
             return f"`{need}` failed; fix that first"
     return None
 

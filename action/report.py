@@ -18,9 +18,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Version 2 (2026-11-28) added the governance key and the gate, and anchors finding ids to their
-# own primary evidence. Nothing had been deployed, so version 1 is no longer read.
-SCHEMA_VERSION = 2
-SUPPORTED_SCHEMA_VERSIONS = frozenset({2})
+# own primary evidence. Nothing had been deployed, so version 1 is no longer read. Version 3 adds
+# the verification vote: a refuted finding no longer blocks, so a reader of version 2 would
+# block it (it fails closed); the App reads both.
+SCHEMA_VERSION = 3
+SUPPORTED_SCHEMA_VERSIONS = frozenset({2, 3})
 # The action release that writes SCHEMA_VERSION; named in the App's message for an unknown version.
 ACTION_VERSION = "v1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -128,6 +130,29 @@ class SuggestedFix(_Model):
     replacement: str | None = None
 
 
+class Vote(_Model):
+    """One verifier's vote on one finding, and why."""
+
+    verdict: Literal["confirm", "refute"]
+    reason: str = ""
+    # The verifier did not answer (an error, a timeout): its vote counts as confirm.
+    failed: bool = False
+
+
+class Verification(_Model):
+    """The vote on a substantive finding: refuted when most votes refute it."""
+
+    votes: list[Vote] = Field(default_factory=list)
+
+    @property
+    def refutes(self) -> int:
+        return sum(v.verdict == "refute" for v in self.votes)
+
+    @property
+    def refuted(self) -> bool:
+        return bool(self.votes) and self.refutes * 2 > len(self.votes)
+
+
 class Finding(_Model):
     id: str = Field(pattern=r"^cg-[0-9a-f]{10}$")
     classification: Classification
@@ -137,10 +162,21 @@ class Finding(_Model):
     evidence: list[Evidence] = Field(default_factory=list)
     canon: list[str] = Field(default_factory=list)
     suggested_fix: SuggestedFix | None = None
+    # The vote on it, when `verify` asked for one and it was among those verified.
+    verification: Verification | None = None
 
     @property
     def substantive(self) -> bool:
         return self.classification is Classification.SUBSTANTIVE
+
+    @property
+    def refuted(self) -> bool:
+        return self.verification is not None and self.verification.refuted
+
+    @property
+    def blocks(self) -> bool:
+        """Substantive and not refuted by the vote (waivers are the App's)."""
+        return self.substantive and not self.refuted
 
 
 class Usage(_Model):
@@ -213,6 +249,19 @@ class RunInfo(_Model):
     denials: list[ToolDenial] = Field(default_factory=list)
 
 
+class VerificationRun(_Model):
+    """What the vote cost: its verifier sessions, and the findings it left unverified."""
+
+    votes: int
+    verified: int = 0
+    # Substantive findings beyond `verify.max_findings`: they block unverified.
+    unverified: int = 0
+    sessions: int = 0
+    turns: int = 0
+    cost_usd: float = 0.0
+    duration_ms: int = 0
+
+
 class HintResult(_Model):
     """One mechanical hint's output, handed to the session as input. It never sets the verdict."""
 
@@ -245,6 +294,8 @@ class Report(_Model):
     error_kind: ErrorKind | None = None
     # The change touches none of the gate's paths: no session ran, and none was needed.
     out_of_scope: bool = False
+    # The verification vote, when `verify.votes` asked for one.
+    verification: VerificationRun | None = None
 
     @field_validator("schema_version")
     @classmethod
@@ -263,7 +314,7 @@ class Report(_Model):
         """The outcome before waivers: what `canon-gate audit` exits with."""
         if not self.evaluated:
             return "not_evaluated"
-        return "fail" if any(f.substantive for f in self.findings) else "pass"
+        return "fail" if any(f.blocks for f in self.findings) else "pass"
 
 
 _SPACE = re.compile(r"\s+")

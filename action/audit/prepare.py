@@ -46,6 +46,8 @@ class Prepared:
     sources: Sources
     # The gate's persona documents, in force at the base: (uri, path, text).
     persona: list[CanonText]
+    # The gate's own tools, for the verification vote's sessions (each gets its own server).
+    tools: GateTools
 
 
 async def prepare(
@@ -120,7 +122,7 @@ async def prepare(
         canon, inputs.base_dir, inputs.head_dir, inputs.base_sha, inputs.head_sha, merge_base
     )
     return Prepared(
-        spec, guard, own, prompt.hash, config.model, hints, structure, sources, gate_task
+        spec, guard, own, prompt.hash, config.model, hints, structure, sources, gate_task, tools
     )
 
 

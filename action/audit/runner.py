@@ -21,6 +21,7 @@ from action.audit.needs import load_need_reports
 from action.audit.prepare import load_base_canon, prepare, scoped_changes
 from action.audit.prompt import persona_docs
 from action.audit.redact import Redactor, secret_values
+from action.audit.verify import vote
 from action.canon.model import CanonProblem
 from action.canon.sources import Fetched, fetched_for, unusable
 from action.config import ConfigError, load_config
@@ -185,7 +186,9 @@ async def _audit(
         PersonaRun(uri=uri, path=path, commit=_commit_of(uri, inputs.base_sha, fetched))
         for uri, path, _ in prepared.persona
     ]
-    return collect(prepared, outcome, _with_run(report, persona=persona))
+    report = collect(prepared, outcome, _with_run(report, persona=persona))
+    # Before a finding blocks, the vote (when the config asks for one) may refute it.
+    return await vote(report, prepared, inputs, seen, env, harness, tmp / "votes")
 
 
 def _with_run(report: Report, **fields: object) -> Report:

@@ -83,6 +83,14 @@ def table(result: EvalResult) -> str:
             f"evidence verified: {_num(result.evidence_verified_rate)} "
             f"({result.evidence_verified} of {result.evidence_quotes} quotes)",
         ]
+        vote = result.without_verification
+        if vote is not None:
+            out.append(
+                f"without the verification vote ({vote.refuted} findings refuted, "
+                f"${vote.cost_usd:.4f}): precision {_num(vote.precision)}, recall "
+                f"{_num(vote.recall)}, F1 {_num(vote.f1)}, clean blocking rate "
+                f"{_num(vote.clean_blocking_rate)}"
+            )
         if result.spread:
             out.append(f"spread across {result.samples} samples:")
             out += [

@@ -116,6 +116,18 @@ class Totals(_Out):
     duration_ms: int
 
 
+class WithoutVote(_Out):
+    """The headline scores had no finding been refuted: what the vote changed, and its cost."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    clean_blocking_rate: float | None
+    # Findings the vote refuted, over every evaluated run; and what the vote cost in all.
+    refuted: int
+    cost_usd: float
+
+
 class EvalResult(_Out):
     """Everything `canon-gate eval` says; `--json` prints it as one object."""
 
@@ -147,3 +159,6 @@ class EvalResult(_Out):
     spread: dict[str, Spread] | None
     totals: Totals
     cases: list[CaseOut]
+    # When `verify` ran a vote: the scores above count refuted findings as not reported (they
+    # block nothing), and these are the same scores without the vote.
+    without_verification: WithoutVote | None = None

@@ -26,6 +26,7 @@ from action.eval.results import (
     RunOut,
     Spread,
     Totals,
+    WithoutVote,
 )
 from action.report import Classification, Finding, Kind, Report
 
@@ -128,7 +129,7 @@ def class_score(scored: Sequence[_Scored], cls: Classification) -> ClassScore:
 
 
 def _blocks(report: Report) -> bool:
-    return any(f.substantive for f in report.findings)
+    return any(f.blocks for f in report.findings)
 
 
 def _spread(
@@ -200,7 +201,37 @@ def _case_out(case: Case, runs: Sequence[Run], scored: Sequence[_Scored]) -> Cas
 def score(
     corpus: str, cases: Sequence[Case], runs: Sequence[Run], samples: int, gate: str | None = None
 ) -> EvalResult:
-    """Score every run of a corpus; runs not evaluated are listed, and counted nowhere else."""
+    """Score every run of a corpus; runs not evaluated are listed, and counted nowhere else.
+
+    When the verification vote ran, a refuted finding blocks nothing, so the scores count it as
+    not reported; `without_verification` gives the same scores as if no vote had run.
+    """
+    if not any(r.report.verification is not None for r in runs):
+        return _score(corpus, cases, runs, samples, gate)
+    voted = [Run(r.case, r.sample, _standing(r.report)) for r in runs]
+    raw = _score(corpus, cases, runs, samples, gate)
+    refuted = sum(f.refuted for r in runs if r.report.evaluated for f in r.report.findings)
+    cost = sum(r.report.verification.cost_usd for r in runs if r.report.verification)
+    without = WithoutVote(
+        precision=raw.precision,
+        recall=raw.recall,
+        f1=raw.f1,
+        clean_blocking_rate=raw.clean_blocking_rate,
+        refuted=refuted,
+        cost_usd=round(cost, 6),
+    )
+    result = _score(corpus, cases, voted, samples, gate)
+    return result.model_copy(update={"without_verification": without})
+
+
+def _standing(report: Report) -> Report:
+    """The report as it blocks: the findings the vote refuted left out."""
+    return report.model_copy(update={"findings": [f for f in report.findings if not f.refuted]})
+
+
+def _score(
+    corpus: str, cases: Sequence[Case], runs: Sequence[Run], samples: int, gate: str | None
+) -> EvalResult:
     scored = [
         _Scored(r, match(r.case.expect, r.report.findings)) for r in runs if r.report.evaluated
     ]

@@ -65,6 +65,19 @@ limits:
 #       timeout_seconds: 60
 hints: []
 
+# A vote before a finding blocks: fresh, independent, read-only sessions (1, 3 or 5 votes) each
+# confirm or refute every substantive finding; a majority of refutes stops it blocking (it stays
+# as a notice, with the reasons). A verifier that fails counts as confirm. Off (0) by default;
+# `canon-gate eval` shows what it changes on your corpus, and what it costs.
+verify:
+  votes: 0
+  # The verifiers' model; null: the audit's.
+  model: null
+  # Substantive findings put to the vote; any beyond block unverified.
+  max_findings: 10
+  # The whole vote's time, after the session: with `limits.wall_time_seconds` at most 1,500.
+  wall_time_seconds: 300
+
 audit:
   # Glob patterns: a pull request that changes nothing matching them is not audited.
   paths:

@@ -44,6 +44,17 @@ def annotation_message(shown: Shown, links: Links) -> str:
     if shown.waiver is not None:
         waiver = shown.waiver
         parts.append(f"Waived by {waiver.user}: {shorten(waiver.reason, MAX_NOTE)}")
+    vote = finding.verification
+    if vote is not None:
+        said = "Refuted" if vote.refuted else "Confirmed"
+        lines = [f"{said} by the verification vote ({vote.refutes} of {len(vote.votes)} refute):"]
+        lines += [
+            f"- {v.verdict}"
+            + (" (the verifier failed; counted as confirm)" if v.failed else "")
+            + (f": {shorten(v.reason, MAX_NOTE)}" if v.reason else "")
+            for v in vote.votes
+        ]
+        parts.append("\n".join(lines))
     # Anything longer than the whole message would be cut anyway; trim early to bound the work.
     parts.append(finding.claim[:MAX_MESSAGE_BYTES].strip())
     if finding.evidence:

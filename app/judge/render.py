@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from action.markdown import ELLIPSIS, cell, cut, fenced, inline, one_line, shorten
-from action.report import Finding, HintResult, RunInfo, StructureProblem
+from action.report import Finding, HintResult, RunInfo, StructureProblem, VerificationRun
 from app.judge.lifecycle import FindingState
 from app.judge.links import Links
 from app.judge.shown import Shown, kind_label
@@ -139,7 +139,7 @@ def _value(text: str | None, limit: int = 80) -> str:
     return cell(text, limit) if text else "unknown"
 
 
-def session_figures(run: RunInfo) -> str:
+def session_figures(run: RunInfo, vote: VerificationRun | None = None) -> str:
     usage = run.usage
     auth = {"subscription": "subscription", "api_key": "API key", "none": "none"}
     canon = _value(run.canon_ref) + (f" @ {_value(run.canon_sha, 40)}" if run.canon_sha else "")
@@ -160,6 +160,15 @@ def session_figures(run: RunInfo) -> str:
         ("Canon", canon),
         ("Head", _value(run.head_sha, 40)),
     ]
+    if vote is not None:
+        rows.append(
+            (
+                "Verification",
+                f"{vote.votes} votes on {plural(vote.verified, 'finding')} · "
+                f"{vote.sessions} sessions · {vote.turns} turns · {_duration(vote.duration_ms)} · "
+                f"${vote.cost_usd:,.4f}",
+            )
+        )
     lines = ["### Session", "", _row(("Figure", "Value")), _row(("---", "---"))]
     lines += [_row(r) for r in rows]
     return "\n".join(lines)

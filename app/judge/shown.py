@@ -22,13 +22,12 @@ class Shown:
 
     @property
     def blocking(self) -> bool:
-        return (
-            self.finding.substantive and self.waiver is None and self.state != FindingState.RESOLVED
-        )
+        """Substantive, not refuted by the verification vote, not waived, not resolved."""
+        return self.finding.blocks and self.waiver is None and self.state != FindingState.RESOLVED
 
     @property
     def level(self) -> Level:
-        if self.waiver is not None:
+        if self.waiver is not None or self.finding.refuted:
             return "notice"
         return "failure" if self.finding.substantive else "warning"
 

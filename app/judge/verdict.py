@@ -39,6 +39,8 @@ class Verdict:
     blocking: tuple[str, ...]
     cosmetic: int
     waived: tuple[str, ...]
+    # Substantive findings the verification vote refuted: shown as notices, never blocking.
+    refuted: int = 0
 
     @property
     def current(self) -> tuple[Shown, ...]:
@@ -90,6 +92,7 @@ def assess(report: Report, waivers: Mapping[str, Waiver], lifecycle: Lifecycle |
         blocking=blocking,
         cosmetic=sum(1 for s in current if s.waiver is None and not s.finding.substantive),
         waived=tuple(s.finding.id for s in current if s.waiver is not None),
+        refuted=sum(1 for s in current if s.waiver is None and s.finding.refuted),
     )
 
 
@@ -122,6 +125,14 @@ def render_verdict(
     """Render an assessed verdict as the check run's title, summary and annotations."""
     extras = [plural(judged.cosmetic, "cosmetic finding")] if judged.cosmetic else []
     extras += [f"{len(judged.waived)} waived"] if judged.waived else []
+    extras += [f"{judged.refuted} refuted by the vote"] if judged.refuted else []
+    vote = report.verification
+    if vote is not None and vote.unverified:
+        notes = (
+            *notes,
+            f"{plural(vote.unverified, 'substantive finding')} over the vote's limit "
+            "(verify: max_findings) went to no vote, and block unverified.",
+        )
     if judged.blocking:
         blocking = [s for s in judged.current if s.blocking]
         new = sum(1 for s in blocking if s.state == FindingState.NEW)
@@ -137,7 +148,7 @@ def render_verdict(
         head,
         render.notes(notes),
         links.markdown(),
-        render.session_figures(report.run),
+        render.session_figures(report.run, report.verification),
         render.hints_section(report.hints),
         render.HELP,
     ]

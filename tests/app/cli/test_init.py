@@ -71,7 +71,7 @@ def test_init_writes_the_workflow_and_a_config_that_parses_to_the_defaults(
 def test_the_starter_config_documents_every_key() -> None:
     documented = yaml.safe_load(STARTER_CONFIG)
     assert set(documented) == ACTION_KEYS | APP_KEYS
-    for section in ("canon", "limits", "audit", "forks", "structure"):
+    for section in ("canon", "limits", "audit", "forks", "structure", "verify"):
         field = Config.model_fields[section].annotation
         assert set(documented[section]) == set(field.model_fields), section  # type: ignore[union-attr]
     waivers = AppConfig.model_fields["waivers"].annotation

@@ -211,7 +211,7 @@ def finished(report: Report | ArtifactProblem) -> Finished:
     return Finished(repo, run, check, report)
 
 
-@pytest.mark.parametrize("version", [0, 1, 3, 99])
+@pytest.mark.parametrize("version", [0, 1, 4, 99])
 def test_unknown_schema_version_names_the_action_version(version: int) -> None:
     raw = {**make_report(structure=[]).model_dump(mode="json"), "schema_version": version}
     with pytest.raises(UnsupportedSchema) as refused:
