@@ -281,6 +281,14 @@ class Config(_View):
         return hints
 
 
+class Reaudit(_Section):
+    """Re-judge open pull requests when a push to the default branch changes what governs."""
+
+    enabled: bool = False
+    # New sessions one push may start (newest pull requests first); the rest are marked.
+    max_per_push: int = Field(default=5, ge=0, le=100)
+
+
 class AppConfig(_View):
     """The App's view: what it needs to conclude, record and comment.
 
@@ -297,6 +305,10 @@ class AppConfig(_View):
     comment: bool = False
     # Who may waive, and for how long.
     waivers: Waivers = Field(default_factory=Waivers)
+    # A merge group: `reuse` the pull request's verdict when nothing that governs it changed
+    # (else audit the group), or always `audit` the group's own change.
+    merge_queue: Literal["reuse", "audit"] = "reuse"
+    reaudit_on_canon_change: Reaudit = Field(default_factory=Reaudit)
 
 
 ACTION_KEYS = frozenset(Config.model_fields)

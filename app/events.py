@@ -158,6 +158,7 @@ class CheckRunEvent(_RepoEvent):
 class CheckSuite(_Payload):
     id: int
     head_sha: Sha
+    head_branch: str | None = None
     pull_requests: list[PullRef] = Field(default_factory=list)
     # Changes with every "Re-run all checks": with the id, it names one request.
     updated_at: str | None = None
@@ -211,3 +212,39 @@ class IssueCommentEvent(_RepoEvent):
 class InstallationEvent(_Payload):
     action: str
     installation: Installation
+
+
+class MergeGroup(_Payload):
+    """A merge queue's group: its own commit (`head_sha`) on a temporary branch, over its base."""
+
+    head_sha: Sha
+    head_ref: str
+    base_sha: Sha
+    base_ref: str = ""
+
+
+class MergeGroupEvent(_RepoEvent):
+    merge_group: MergeGroup
+    # `destroyed` only: merged, dequeued or invalidated.
+    reason: str | None = None
+
+
+class PushEvent(_Payload):
+    """A push: the ref it moved, from `before` to `after` (all zeros when created or deleted)."""
+
+    ref: str
+    before: str
+    after: str
+    deleted: bool = False
+    repository: Repository
+    installation: Installation
+
+
+class InstallationGrants(_Payload):
+    """What an installation lets the App do: `GET /app/installations/{id}`, or an `installation`
+    event's `installation` (most deliveries carry only its id)."""
+
+    id: int
+    permissions: dict[str, str] = Field(default_factory=dict)
+    events: list[str] = Field(default_factory=list)
+    html_url: str | None = None

@@ -13,13 +13,28 @@ from app.edge.probes import READINESS, Readiness, healthz, metrics_view, readyz
 from app.edge.runtime import RUNTIME, Runtime
 from app.edge.settings import Settings
 from app.edge.webhooks import MAX_PAYLOAD_BYTES, handle_delivery
-from app.flows import commands, complete, installations, recovery, start
+from app.flows import (
+    canon_change,
+    commands,
+    complete,
+    installations,
+    merge_queue,
+    recovery,
+    start,
+)
 from app.setup.routes import add_setup_routes
 
 
 def build_router() -> Router:
     """One router per behaviour; the App only combines them."""
-    return Router(start.router, complete.router, commands.router, installations.router)
+    return Router(
+        start.router,
+        complete.router,
+        commands.router,
+        installations.router,
+        merge_queue.router,
+        canon_change.router,
+    )
 
 
 def create_app(settings: Settings) -> web.Application:

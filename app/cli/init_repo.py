@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from action.config import CONFIG_PATH
 from action.errors import CanonGateError
 from app import buildinfo, resources
+from app.judge.checkrun import CHECK_NAME, STRUCTURE_CHECK_NAME
 from app.judge.outcomes import DEFAULT_WORKFLOW_FILE, workflow_path
 
 WORKFLOW_PATH = workflow_path(DEFAULT_WORKFLOW_FILE)
@@ -19,6 +21,8 @@ TEMPLATE_ACTION = "canon-gate/canon-gate/action@v1"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _TAG = re.compile(r"^[A-Za-z0-9_.+-]+$")
+# `gh api` fills in `{owner}` and `{repo}` from the repository checked out where it runs.
+RULESETS_PATH = "repos/{owner}/{repo}/rulesets"
 
 # Every key with its default, so the file documents itself; it parses to exactly the defaults.
 STARTER_CONFIG = """\
@@ -96,6 +100,22 @@ ledger: true
 # Keep one pull request comment, updated in place, that tracks the findings.
 comment: false
 
+# A merge queue's group gets the same checks as a pull request, on the group's own commit.
+#   reuse: when the pull request the group adds passed at its current head, judged under what
+#          governs the group's base (the same config and canon), conclude them from that verdict
+#          without a session; otherwise audit the group's change.
+#   audit: always audit the group's own change (its head against its base) with a session.
+merge_queue: reuse
+
+# Re-judge open pull requests when a push to the default branch changes the config or canon.
+# Off by default: each re-judged pull request is a paid session. Without it, keep verdicts
+# current with a merge queue or "Require branches to be up to date before merging".
+reaudit_on_canon_change:
+  enabled: false
+  # Sessions one push may start, newest pull requests first. The other pull requests whose
+  # verdict passed get an action-required `canon-gate` run saying so, with Re-run.
+  max_per_push: 5
+
 waivers:
   # Whether a pull request's author may waive findings on their own pull request; by default
   # someone else with write access must (separation of duties).
@@ -140,6 +160,72 @@ LEDGER_RULESET = (
 )
 
 
+# The ruleset that requires the App's checks on the default branch (`~DEFAULT_BRANCH`, whatever
+# it is called). `integration_id` pins each check to the App: a check of the same name posted by
+# anyone else (a workflow's job, another App) does not satisfy it.
+# https://docs.github.com/en/rest/repos/rules#create-a-repository-ruleset
+REQUIRED_CHECKS_RULESET = "canon-gate"
+
+
+def required_checks_ruleset(app_id: int, *, require_structure: bool) -> dict[str, object]:
+    """The default branch's ruleset: `canon-gate` (and `canon-gate/structure`) from the App."""
+    contexts = [CHECK_NAME, *([STRUCTURE_CHECK_NAME] if require_structure else [])]
+    return {
+        "name": REQUIRED_CHECKS_RULESET,
+        "target": "branch",
+        "enforcement": "active",
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    "required_status_checks": [
+                        {"context": name, "integration_id": app_id} for name in contexts
+                    ],
+                },
+            }
+        ],
+    }
+
+
+def ledger_ruleset(app_id: int) -> dict[str, object]:
+    """`LEDGER_RULESET` for one App: only it may create, update or delete `canon-gate/*`."""
+    ruleset: dict[str, object] = json.loads(LEDGER_RULESET.replace("APP_ID", str(app_id)))
+    return ruleset
+
+
+def ruleset_commands(app_id: int, *, require_structure: bool) -> str:
+    """The `gh api` commands that create both rulesets, to run in a checkout of the repository.
+
+    `gh` fills in `{owner}` and `{repo}` from the checkout; the quoted heredoc passes each body
+    to GitHub byte for byte, whatever the shell.
+    """
+    bodies = [
+        (
+            "Require the App's checks on the default branch (pinned to App "
+            f"{app_id}, so no other source can pass them):",
+            required_checks_ruleset(app_id, require_structure=require_structure),
+        ),
+        (
+            "Keep the ledger branches, canon-gate/*, the App's alone:",
+            ledger_ruleset(app_id),
+        ),
+    ]
+    lines = [
+        "# Run in a checkout of the repository, as one of its administrators (the App needs no",
+        "# administration permission: you create the rulesets).",
+    ]
+    for number, (what, body) in enumerate(bodies, 1):
+        lines += [
+            f"# {number}. {what}",
+            f"gh api --method POST '{RULESETS_PATH}' --input - <<'JSON'",
+            json.dumps(body, indent=2),
+            "JSON",
+        ]
+    return "\n".join(lines)
+
+
 class InitError(CanonGateError):
     """init cannot go ahead; the message says why and what to do."""
 
@@ -169,6 +255,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--action-tag",
         default=None,
         help="the release tag that commit is, written as a comment (default: this build's tag)",
+    )
+    parser.add_argument(
+        "--print-ruleset",
+        action="store_true",
+        help="print the `gh api` commands that create the branch rulesets, and write nothing",
+    )
+    parser.add_argument(
+        "--app-id",
+        type=int,
+        default=None,
+        help="the canon-gate App's id (its status page shows it), for --print-ruleset",
+    )
+    parser.add_argument(
+        "--require-structure",
+        action="store_true",
+        help="with --print-ruleset, require canon-gate/structure as well as canon-gate",
     )
 
 
@@ -256,7 +358,9 @@ def next_steps(root: Path, written: list[Written]) -> str:
         "  3. Add the repository secret CLAUDE_CODE_OAUTH_TOKEN: make a token with",
         "       claude setup-token",
         "     then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
-        "  4. Make `canon-gate` a required check in the branch's protection rules.",
+        "  4. Make `canon-gate` a required check in the branch's protection rules:",
+        "       canon-gate init --print-ruleset --app-id APP_ID [--require-structure]",
+        "     prints the `gh api` commands that create the rulesets for steps 4 and 5.",
         "  5. Protect the ledger: anyone who can push to canon-gate/ledger can delete the",
         "     App's records (the App ignores records it did not seal, and says so, but a",
         "     deleted record is gone). In Settings > Rules > Rulesets, add a branch ruleset",
@@ -269,6 +373,16 @@ def next_steps(root: Path, written: list[Written]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.print_ruleset or args.require_structure:
+        if not args.print_ruleset or args.app_id is None or args.app_id <= 0:
+            print(
+                "canon-gate init: --print-ruleset needs --app-id N, the App's numeric id "
+                "(its status page, or GitHub's App settings, shows it)",
+                file=sys.stderr,
+            )
+            return 2
+        print(ruleset_commands(args.app_id, require_structure=args.require_structure))
+        return 0
     root: Path = args.path
     info = buildinfo.current()
     try:

@@ -45,6 +45,10 @@ def workflow_inputs(key: AuditKey, check_run_id: int, *, approved: bool = False)
     if key.gate:
         # A re-run of one gate: the workflow runs the plan and that gate's job only.
         inputs["gate"] = key.gate
+    if key.group:
+        # A merge group: the runner audits head_sha against base_sha exactly as given, for the
+        # pull request `pr` the group adds.
+        inputs["group"] = key.group
     return inputs
 
 
@@ -149,3 +153,19 @@ async def job_conclusions(
             continue
         jobs[name] = str(conclusion) if conclusion else None
     return jobs
+
+
+async def cancel_run(gh: GitHubAPI, repo: Repository, workflow_run_id: int) -> bool:
+    """Ask GitHub to cancel a workflow run; False when it had finished already (409)."""
+    # https://docs.github.com/en/rest/actions/workflow-runs#cancel-a-workflow-run
+    try:
+        await gh.post(
+            "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel",
+            url_vars={"owner": repo.owner, "repo": repo.name, "run_id": str(workflow_run_id)},
+            data=b"",
+        )
+    except BadRequest as exc:
+        if int(exc.status_code) in (404, 409):
+            return False  # finished (409) or gone (404): nothing left to stop
+        raise
+    return True

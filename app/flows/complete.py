@@ -37,9 +37,18 @@ from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
 from app.flows.conjunction import post_conjunction
 from app.flows.gates import conclude_aggregate
 from app.flows.governance import read_governance
-from app.judge.artifact import ArtifactProblem
-from app.judge.checkrun import CHECK_NAME, STRUCTURE_CHECK_NAME
-from app.judge.conclude import Finished, Governance, Outcome, PullNow, belongs, conclude
+from app.judge import requirable
+from app.judge.artifact import ArtifactProblem, UnsupportedSchema
+from app.judge.checkrun import CHECK_NAME, STRUCTURE_CHECK_NAME, CheckRunResult
+from app.judge.conclude import (
+    Finished,
+    Governance,
+    Outcome,
+    PullNow,
+    belongs,
+    conclude,
+    usable_report,
+)
 from app.judge.correlate import (
     AuditKey,
     branch_problem,
@@ -106,7 +115,10 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
                 raise
             # A base GitHub does not know: no key, so no report can judge.
             log.warning("completion.unknown_base", extra={**fields, "base_sha": key.base_sha})
-    if pr is not None:
+    if key.group:
+        # A merge group is judged as it is: its head against its base, nothing newer.
+        pull = _group_now(key, governance)
+    elif pr is not None:
         pull = await pull_now(gh, ctx, repo, pr)
     links = Links(workflow_run_url=run.html_url or None, artifact_url=_artifact_link(run))
     done = _Completion(
@@ -117,8 +129,15 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     gates = gates_of(config)
     if not config.gates:
         # One gate: `canon-gate` is its own check run.
-        outcome = await _conclude_gate(done, reports, jobs, DEFAULT_GATE, check_run)
-        await _post_structure(done, reports, jobs, fallback=outcome)
+        outcome, usable = await _conclude_gate(done, reports, jobs, DEFAULT_GATE, check_run)
+        result = outcome.result
+        await _post_structure(
+            done,
+            reports,
+            jobs,
+            audit=(result.conclusion, result.title),
+            fallback=outcome if usable else None,
+        )
         conclusion: str = outcome.result.conclusion
     else:
         wanted = (key.gate,) if key.gate else gates
@@ -126,7 +145,6 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         for gate in wanted:
             if mine[gate].status != "completed":
                 await _conclude_gate(done, reports, jobs, gate, mine[gate])
-        await _post_structure(done, reports, jobs, fallback=None)
         conclusion = await conclude_aggregate(
             ctx,
             gh,
@@ -137,6 +155,8 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
             anchor_id=check_run.id,
             links=links,
         )
+        said = f"`{CHECK_NAME}` concluded {conclusion}"
+        await _post_structure(done, reports, jobs, audit=(conclusion, said))
     for name in (CHECK_NAME, *(check_name(g) for g in (config.gates and gates) or ())):
         await post_conjunction(
             ctx, gh, repo, check_run.head_sha, after=check_run.id, links=links, name=name
@@ -195,18 +215,35 @@ async def _conclude_gate(
     jobs: dict[str, str | None],
     gate: str,
     gate_run: CheckRun,
-) -> Outcome:
-    """Conclude one gate's check run from its own job's report; record it; return the outcome."""
+) -> tuple[Outcome, bool]:
+    """Conclude one gate's check run from its own job's report; record it; return the outcome,
+    and whether a usable report judged it."""
     ctx, gh, repo = done.ctx, done.gh, done.repo
     report = await reports.of(gate)
     job = judging_job(gate, jobs)
     pull = done.pull.for_gate(gate) if done.pull is not None else None
     finished = Finished(repo, done.run, gate_run, report, pull, gate=gate, job=job)
     governance = done.governance.for_gate(gate)
-    outcome = conclude(finished, governance, done.links, workflow_file=ctx.settings.workflow_file)
-    if done.governance.config.gates is not None:
-        # One comment per PR: with several gates it would say only the last gate's findings.
-        outcome = replace(outcome, comment=None)
+    manual = check_run_id_of(done.run.display_title) is None
+    usable = not isinstance(report, UnsupportedSchema) and isinstance(
+        usable_report(finished, governance.key, manual=manual), Report
+    )
+    group = done.key.group
+
+    def decide(governance: Governance) -> Outcome:
+        outcome = conclude(
+            finished, governance, done.links, workflow_file=ctx.settings.workflow_file
+        )
+        if done.governance.config.gates is not None or group:
+            # One comment per PR: with several gates it would say only the last gate's findings,
+            # and a merge group's verdict is not the PR's.
+            outcome = replace(outcome, comment=None)
+        if group and outcome.record is not None:
+            # The group's record goes in the PR's own folder for groups (`records.record_path`).
+            outcome = replace(outcome, record=outcome.record.model_copy(update={"group": group}))
+        return outcome
+
+    outcome = decide(governance)
     again: Callable[[], Awaitable[Outcome]] | None = None
     if governance.history is not None and done.key.pr and done.key.base_sha:
         pr, base = done.key.pr, done.key.base_sha
@@ -215,9 +252,7 @@ async def _conclude_gate(
             # The ledger moved between our read and our write (a waiver, most likely): judge
             # again with what it holds now, so a waiver recorded meanwhile counts.
             now = await read_governance(gh, repo, pr, base, ctx.github_app.seal, cache=ctx.governs)
-            return conclude(
-                finished, now.for_gate(gate), done.links, workflow_file=ctx.settings.workflow_file
-            )
+            return decide(now.for_gate(gate))
 
     await write(
         ctx,
@@ -228,7 +263,7 @@ async def _conclude_gate(
         again=again,
         seen_tip=governance.history.tip if governance.history is not None else None,
     )
-    return outcome
+    return outcome, usable
 
 
 async def _gate_runs(done: _Completion, wanted: Sequence[str]) -> dict[str, CheckRun]:
@@ -257,19 +292,41 @@ async def _gate_runs(done: _Completion, wanted: Sequence[str]) -> dict[str, Chec
 
 
 async def _post_structure(
-    done: _Completion, reports: _Reports, jobs: dict[str, str | None], *, fallback: Outcome | None
+    done: _Completion,
+    reports: _Reports,
+    jobs: dict[str, str | None],
+    *,
+    audit: tuple[str, str],
+    fallback: Outcome | None = None,
 ) -> None:
-    """Post `canon-gate/structure` once: from the plan job's structure report, or (a workflow
-    older than that report) from the one gate's report."""
-    result = None
-    if reports.has(STRUCTURE) and jobs.get(PLAN_JOB) == "success":
-        report = await reports.of(STRUCTURE)
-        if isinstance(report, Report) and belongs(report, done.anchor, done.run.id):
-            result = structure_result(report, links=done.links)
-    elif fallback is not None:
-        result = fallback.structure
+    """Post `canon-gate/structure` on every audited head, whatever the change touches.
+
+    From the plan job's structure report (neutral when the change touched no canon); for a
+    workflow older than that report, from the one gate's usable report (`fallback`); and
+    otherwise with the audit's outcome (`audit`: its conclusion and title), never a pass.
+    """
+    links = done.links
+    plan = jobs.get(PLAN_JOB)
+    report = await reports.of(STRUCTURE) if reports.has(STRUCTURE) else None
+    result: CheckRunResult | None = None
+    if (
+        isinstance(report, Report)
+        and plan == "success"
+        and belongs(report, done.anchor, done.run.id)
+    ):
+        result = structure_result(report, links=links) or requirable.no_canon_changed(links=links)
+    elif fallback is not None and report is None:
+        result = fallback.structure or requirable.no_canon_changed(links=links)
     if result is None:
-        return
+        if report is None:
+            reason = "the workflow run uploaded no structure report"
+        elif plan != "success":
+            reason = f"the plan job ended {plan or 'without a conclusion'}"
+        elif isinstance(report, ArtifactProblem):
+            reason = str(report)
+        else:
+            reason = "the structure report does not belong to this check run"
+        result = requirable.structure_unchecked(reason, *audit, links=links)
     await checks.ensure_concluded(
         done.gh,
         done.repo,
@@ -389,6 +446,16 @@ async def _check_run_for(
         external_id=key.external_id,
         status="in_progress",
         details_url=run.html_url or None,
+    )
+
+
+def _group_now(key: AuditKey, governance: Governance) -> PullNow:
+    """A merge group as its audit judges it: the group's own head under its base's governance."""
+    return PullNow(
+        head_sha=key.head_sha,
+        base_ref="the merge group's base",
+        key=governance.key,
+        governs=governance.governs,
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from app.edge import metrics
 from app.edge.github import GitHubApp
 from app.edge.runtime import RUNTIME, Runtime
+from app.flows.canon_change import CanonChanges
 from app.flows.sweep import Sweep
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class Reconciler:
     def __init__(self) -> None:
         self.attempted: dict[str, float] = {}
         self.sweep = Sweep()
+        self.canon_changes = CanonChanges()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -109,7 +111,8 @@ class Reconciler:
         """One pass: redeliver each delivery that failed on our side; return how many.
 
         With `audit_limit`, the pass then sweeps the heads the log names for audits overdue by
-        that limit (`app.flows.sweep`).
+        that limit (`app.flows.sweep`). Last, it handles the pushes the log names that changed
+        what governs (`app.flows.canon_change`), within a budget of its own.
         """
         now = time.time()
         window = min(window, MAX_WINDOW)
@@ -143,9 +146,17 @@ class Reconciler:
         swept = 0
         if audit_limit is not None:
             swept = await self.sweep.run(github_app, records, limit=audit_limit, deadline=deadline)
+        changes = await self.canon_changes.run(
+            github_app, records, deadline=asyncio.get_running_loop().time() + PASS_BUDGET_SECONDS
+        )
         log.info(
             "recovery.pass",
-            extra={"seen": len(records), "redelivered": len(chosen), "timed_out": swept},
+            extra={
+                "seen": len(records),
+                "redelivered": len(chosen),
+                "timed_out": swept,
+                "canon_change_actions": changes,
+            },
         )
         return len(chosen)
 

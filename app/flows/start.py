@@ -7,7 +7,6 @@ App's `canon-gate` runs on the head SHA), so it holds across restarts and replic
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,19 +14,20 @@ from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from action.config import AppConfig
 from action.report import STRUCTURE, check_name
 from app.edge import checks
 from app.edge.actions import DispatchRefused, dispatch, find_dispatched, workflow_inputs
 from app.edge.auth import READ_PR, START_AUDIT
 from app.edge.context import Context
 from app.edge.governs import AtBase, read_at_base
+from app.edge.installation import read_grants
 from app.edge.repos import get_pull
 from app.events import CheckRun, CheckRunEvent, CheckSuiteEvent, PullRequestEvent, Repository
-from app.judge import outcomes
+from app.flows.checkset import gates_for, open_companions, post_concluded
+from app.judge import outcomes, permissions
 from app.judge.checkrun import ACTIVE, RERUN, CheckRunResult
 from app.judge.correlate import AuditKey, parse_external_id, trigger_of
-from app.judge.gates import gates_of
+from app.judge.merge_queue import is_queue_branch
 from app.judge.plan import plan_start
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,14 @@ async def start_audit(
     *,
     rerun: bool = False,
     approved: bool = False,
+    installation_id: int | None = None,
 ) -> int | None:
-    """Create (or resume) the check run and dispatch the workflow; return the check run id.
+    """Create (or resume) the check runs and dispatch the workflow; return the check run id.
 
     The audit is keyed on what governs the PR's base now (the governance key), computed here by
-    the App from GitHub; a verdict under any other key never stands for this one.
+    the App from GitHub; a verdict under any other key never stands for this one. With
+    `installation_id`, an installation that lacks what the base's config relies on (the `push`
+    event, for `reaudit_on_canon_change`) gets every check `action_required` instead.
     """
     at_base = await read_at_base(gh, repo, key.base_sha, cache=ctx.governs)
     key = replace(key, governance=at_base.key)
@@ -65,7 +68,7 @@ async def start_audit(
         trigger=key.trigger,
         sessions_per_head=at_base.config.limits.sessions_per_head,
     )
-    gates = _gates(at_base.config, key)
+    gates = gates_for(at_base.config, key)
     for run in plan.time_out:
         await _conclude_with_gates(gh, ctx, repo, run, outcomes.overdue(limit))
     for run in plan.cancel:
@@ -74,30 +77,22 @@ async def start_audit(
     if plan.skip_reason:
         log.info("audit.skipped", extra={**fields, "reason": plan.skip_reason})
         return None
-    if plan.sessions_spent is not None:
+    refusal = await _refusal(ctx, at_base, installation_id)
+    if refusal is None and plan.sessions_spent is not None:
         allowed = at_base.config.limits.sessions_per_head
-        result = outcomes.session_limit(plan.sessions_spent, allowed)
-        refused = await checks.conclude_new(
-            gh, repo, key.head_sha, result, external_id=key.external_id
-        )
-        for gate in gates:
-            # A repository may require the gates one by one: each says so too.
-            gate_key = key.of_gate(gate, refused.id, at_base.key_for(gate))
-            await checks.conclude_new(
-                gh,
-                repo,
-                key.head_sha,
-                result,
-                name=check_name(gate),
-                external_id=gate_key.external_id,
-            )
-        log.info("audit.session_limit", extra={**fields, "spent": plan.sessions_spent})
+        refusal = outcomes.session_limit(plan.sessions_spent, allowed)
+    if refusal is not None:
+        # A repository may require the gates, or the structure check, one by one: each says so.
+        refused = await post_concluded(ctx, gh, repo, key, at_base, lambda _: refusal)
+        log.info("audit.refused", extra={**fields, "title": refusal.title})
         return refused.id
     run = plan.resume or await checks.create_run(
         gh, repo, key.head_sha, external_id=key.external_id
     )
     fields["check_run_id"] = run.id
-    gate_runs = await _gate_runs(gh, ctx, repo, run, key, at_base, gates, resumed=bool(plan.resume))
+    gate_runs = await open_companions(
+        gh, ctx, repo, run, key, at_base, gates, resumed=bool(plan.resume)
+    )
     inputs = workflow_inputs(key, run.id, approved=approved)
     workflow = ctx.settings.workflow_file
     earlier = await find_dispatched(gh, repo, workflow, run.id) if plan.resume else None
@@ -117,44 +112,22 @@ async def start_audit(
     return run.id
 
 
-def _gates(config: AppConfig, key: AuditKey) -> tuple[str, ...]:
-    """The gates that get their own check run in this audit: none without `gates`; else every
-    gate, or the one a re-run names."""
-    if not config.gates:
-        return ()
-    names = gates_of(config)
-    return (key.gate,) if key.gate in names else names
-
-
-async def _gate_runs(
-    gh: GitHubAPI,
-    ctx: Context,
-    repo: Repository,
-    anchor: CheckRun,
-    key: AuditKey,
-    at_base: AtBase,
-    gates: Sequence[str],
-    *,
-    resumed: bool,
-) -> list[CheckRun]:
-    """Each gate's check run under `anchor`, queued now so a ruleset that requires a gate sees
-    it wait (a resumed start finds the ones it made before)."""
-    existing: dict[str, CheckRun] = {}
-    if resumed and gates:
-        for run in await checks.list_all_runs(gh, repo, key.head_sha, ctx.github_app.app_id):
-            found = parse_external_id(run.external_id)
-            if found is not None and found.check == anchor.id:
-                existing.setdefault(found.gate, run)
-    runs = []
-    for gate in gates:
-        gate_key = key.of_gate(gate, anchor.id, at_base.key_for(gate))
-        runs.append(
-            existing.get(gate)
-            or await checks.create_run(
-                gh, repo, key.head_sha, external_id=gate_key.external_id, name=check_name(gate)
-            )
-        )
-    return runs
+async def _refusal(
+    ctx: Context, at_base: AtBase, installation_id: int | None
+) -> CheckRunResult | None:
+    """What the installation lacks for the base's config, as the checks' result; None if all is
+    there. Asked only of a repository that relies on it."""
+    if installation_id is None or not at_base.config.reaudit_on_canon_change.enabled:
+        return None
+    grants = await read_grants(ctx.github_app, installation_id, deadline=ctx.deadline)
+    lacking = permissions.missing(grants.permissions, grants.events, [permissions.CANON_CHANGE])
+    if not lacking:
+        return None
+    return permissions.permissions_required(
+        lacking,
+        what="re-judging pull requests when the canon changes (reaudit_on_canon_change)",
+        installation_url=grants.html_url,
+    )
 
 
 async def _conclude_with_gates(
@@ -192,7 +165,7 @@ async def on_pull_request(event: sansio.Event, ctx: Context) -> None:
         return
     gh = await ctx.client(ev.installation.id, ev.repository.id, START_AUDIT)
     key = AuditKey(pr.number, pr.head.sha, pr.base.sha)
-    await start_audit(ctx, gh, ev.repository, key)
+    await start_audit(ctx, gh, ev.repository, key, installation_id=ev.installation.id)
     if ev.action == "synchronize" and ev.before and ev.before != pr.head.sha:
         await supersede(gh, ctx, ev.repository, ev.before, pr.head.sha)
 
@@ -204,6 +177,8 @@ async def on_check_run(event: sansio.Event, ctx: Context) -> None:
     if ev.requested_action is not None and ev.requested_action.identifier != RERUN:
         return
     key = parse_external_id(ev.check_run.external_id)
+    if key is not None and key.group:
+        return  # a merge group's check: app.flows.merge_queue re-runs it
     numbers = [key.pr] if key else [p.number for p in ev.check_run.pull_requests]
     # The request's own identity, not the delivery's: a replayed body under a fresh delivery id
     # finds the run it already made and starts no second paid session.
@@ -221,6 +196,8 @@ async def on_check_run(event: sansio.Event, ctx: Context) -> None:
 @router.register("check_suite", action="rerequested")
 async def on_check_suite(event: sansio.Event, ctx: Context) -> None:
     ev = CheckSuiteEvent.model_validate(event.data)
+    if is_queue_branch(ev.check_suite.head_branch):
+        return  # a merge group's commit: app.flows.merge_queue re-runs it as a group
     numbers = [p.number for p in ev.check_suite.pull_requests]
     suite = ev.check_suite
     trigger = f"suite-{suite.id}-{suite.updated_at or ctx.delivery_id}"
@@ -244,7 +221,8 @@ async def rerun(
         # Fork PRs are missing from `pull_requests`: our own runs on the SHA name the PR.
         runs = await checks.list_runs(gh, repo, head_sha, ctx.github_app.app_id)
         keys = [parse_external_id(r.external_id) for r in runs]
-        numbers = sorted({k.pr for k in keys if k is not None})
+        # A merge group's head is re-run by app.flows.merge_queue, as a group.
+        numbers = sorted({k.pr for k in keys if k is not None and not k.group})
     if not numbers:
         log.info("audit.rerun_without_pr", extra={"delivery_id": ctx.delivery_id, "sha": head_sha})
         return
@@ -253,4 +231,6 @@ async def rerun(
         if pr.state != "open":
             continue
         key = AuditKey(number, head_sha, pr.base.sha, trigger=trigger_of(trigger), gate=gate)
-        await start_audit(ctx, gh, repo, key, rerun=True, approved=True)
+        await start_audit(
+            ctx, gh, repo, key, rerun=True, approved=True, installation_id=installation_id
+        )

@@ -51,6 +51,9 @@ class AuditRecord(_Record):
     cosmetic: int = 0
     waived: list[str] = Field(default_factory=list)
     report: Report
+    # A merge group's head ref, when the audit was of a merge queue's group: its record lives in
+    # the PR's `groups/` folder, apart from the PR's own audits (their lifecycle and waivers).
+    group: str | None = None
 
 
 class WaiverRecord(_Record):
@@ -290,7 +293,8 @@ def record_path(record: Record) -> str:
         run = f"run{record.workflow_run_id}"
     else:
         run = "manual"
-    return f"{prefix}/audits/{_stamp(record.recorded_at)}-{record.head_sha[:7]}-{run}.json"
+    folder = "groups" if record.group else "audits"
+    return f"{prefix}/{folder}/{_stamp(record.recorded_at)}-{record.head_sha[:7]}-{run}.json"
 
 
 def commit_message(record: Record) -> str:
@@ -306,7 +310,8 @@ def commit_message(record: Record) -> str:
         )
         return f"{subject}\n\n{reason}{expires}Head: {record.head_sha}\n"
     outcome = f"{record.substantive} substantive" if record.report.evaluated else "not evaluated"
-    subject = f"canon-gate: PR #{record.pr} @ {record.head_sha[:7]} {record.conclusion}, {outcome}"
+    what = f"PR #{record.pr} merge group" if record.group else f"PR #{record.pr}"
+    subject = f"canon-gate: {what} @ {record.head_sha[:7]} {record.conclusion}, {outcome}"
     lines = [f"Head: {record.head_sha}", f"Base: {record.base_sha or 'unknown'}"]
     if record.check_run_id is not None:
         lines.append(f"Check run: {record.check_run_id}")
@@ -342,6 +347,9 @@ when it changes. Do not merge it, and do not edit it by hand.
   `conclusion` the check run got, the count of unwaived `substantive` and `cosmetic` findings, the
   finding ids `waived` at the time, and the validated findings `report` the audit session wrote.
   A run dispatched by hand has `run<workflow run id>` or `manual` instead of a check run id.
+- `prs/<number>/groups/<UTC timestamp>-<head sha7>-<check run id>.json`: one concluded audit of
+  a merge queue's group that adds the pull request, as an audit record with the group's head ref
+  in `group`. The pull request's waivers applied to it; it never changes them.
 - `prs/<number>/waivers/<UTC timestamp>-<finding id>.json`: one waiver. `kind` is `waiver`; it
   holds the finding id (a fingerprint of the finding's stable parts), the `reason`, the `user` who
   waived it, when (`recorded_at`), the head SHA it was waived at, a copy of the finding, and the

@@ -61,7 +61,7 @@ async def test_a_delivery_lost_while_the_app_was_down_is_redelivered_once_at_sta
     # Exactly one check run per head SHA: the handled PR was not redelivered.
     for pull in (handled_pull, lost_pull):
         runs = [c for c in repo.check_runs.values() if c.head_sha == pull.head_sha]
-        assert len(runs) == 1, pull.number
+        assert sorted(c.name for c in runs) == ["canon-gate", "canon-gate/structure"], pull.number
     # The next pass has nothing to do: each GUID is redelivered once.
     assert await reconcile(second) == 0
     assert len(redeliveries(fake_github)) == 1
@@ -76,8 +76,8 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
     fake_github.inject(DISPATCH, 502)
     _, payload = pull_request(fake_github, repo, 12)
     assert await fake_github.deliver("pull_request", payload, delivery_id="d-503") == 503
-    [check] = repo.check_runs.values()
-    assert check.status == "queued"
+    check, structure = repo.check_runs.values()
+    assert (check.name, check.status, structure.status) == ("canon-gate", "queued", "queued")
     assert not repo.runs
 
     # Restart with empty caches: only GitHub remembers what happened.
@@ -85,16 +85,17 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
     await start_gate(redeliver_interval_seconds=3600)
     await eventually(lambda: len(redeliveries(fake_github)) == 1)
     assert redeliveries(fake_github)[0].status_code == 200
-    [check] = repo.check_runs.values()  # the existing run was reused, not duplicated
-    assert check.status == "in_progress"
+    # The existing runs were reused, not duplicated.
+    check, structure = repo.check_runs.values()
+    assert (check.status, structure.status) == ("in_progress", "in_progress")
     [run] = repo.runs.values()
 
     # The run fails without a report: the check run concludes, never success.
     done = fake_github.complete_run(repo, run.id, "failure")
     assert await fake_github.deliver("workflow_run", done) == 200
-    [check] = repo.check_runs.values()
-    assert check.status == "completed"
-    assert check.conclusion not in ("success", None)
+    for check in repo.check_runs.values():  # `canon-gate/structure` too
+        assert check.status == "completed"
+        assert check.conclusion not in ("success", None)
 
 
 async def test_github_errors_never_stop_the_reconciler(
@@ -152,7 +153,7 @@ async def test_the_sweep_times_out_an_audit_whose_completion_failed_for_good(
     fake_github.clock.offset = -2 * 3600
     _, payload = pull_request(fake_github, repo, 31)
     assert await fake_github.deliver("pull_request", payload) == 200
-    [check] = repo.check_runs.values()
+    [check] = [c for c in repo.check_runs.values() if c.name == "canon-gate"]
     assert check.status == "in_progress"
     [run] = repo.runs.values()
     # The workflow reported back, but the ledger write failed on both tries (a 502 each time).

@@ -38,6 +38,7 @@ async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default
     assert check.status == "in_progress"
     assert check.external_id.startswith("canon-gate:v1:pr=12:")
     [run] = gate.runs_for(check.id)
+    assert run.inputs.pop("group", "") == ""  # no merge group (the workflow's default)
     assert run.inputs == {
         "pr": "12",
         "head_sha": pull.head_sha,
@@ -61,8 +62,11 @@ async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default
         ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
         ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
         ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
+        # `canon-gate`, then `canon-gate/structure`: every requirable check waits from the start.
+        ("POST", "/repos/{owner}/{repo}/check-runs"),
         ("POST", "/repos/{owner}/{repo}/check-runs"),
         ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
+        ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
         ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
     ]
 
@@ -154,7 +158,8 @@ async def test_120_findings_are_annotated_in_batches_of_50(gate: Gate) -> None:
     check = gate.repo.check_runs[check.id]
     assert len(check.annotations) == 120
     patches = gate.fake.calls_to("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}")
-    assert [len(c.json["output"].get("annotations", [])) for c in patches[-3:]] == [50, 50, 20]
+    mine = [c for c in patches if c.path.endswith(f"/{check.id}")]
+    assert [len(c.json["output"].get("annotations", [])) for c in mine[-3:]] == [50, 50, 20]
 
 
 async def fail_closed(gate: Gate, number: int, **kwargs: Any) -> Any:

@@ -31,6 +31,8 @@ def test_manifest_asks_for_least_privilege_and_the_events_the_app_handles() -> N
         "pull_requests": "read",
         "issues": "write",
         "metadata": "read",
+        # GitHub sends `merge_group` only to an App with Merge queues (read).
+        "merge_queues": "read",
     }
     assert set(manifest["default_events"]) == {
         "pull_request",
@@ -38,6 +40,8 @@ def test_manifest_asks_for_least_privilege_and_the_events_the_app_handles() -> N
         "check_run",
         "workflow_run",
         "issue_comment",
+        "merge_group",
+        "push",
     }
     assert manifest["public"] is False
     # The URLs come from the running App's public URL, never from the file.

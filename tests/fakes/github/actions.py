@@ -264,6 +264,18 @@ async def get_run(request: web.Request) -> web.Response:
     return web.json_response(run_json(repo, find_run(request, repo)))
 
 
+@routes.post(BASE + "/actions/runs/{run_id}/cancel")
+async def cancel_run(request: web.Request) -> web.Response:
+    """Cancel a run: 202 while it runs (it ends `cancelled`), 409 once it has completed."""
+    repo = require_repo(request, "actions", "write")
+    run = find_run(request, repo)
+    if run.status == "completed":
+        raise GitHubError(409, "Cannot cancel a workflow run that is completed.")
+    run.status, run.conclusion = "completed", "cancelled"
+    run.jobs = {name: "cancelled" for name in run.jobs} or {"plan": "cancelled"}
+    return web.json_response({}, status=202)
+
+
 @routes.get(BASE + "/actions/runs/{run_id}/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
     repo = require_repo(request, "actions", "read")

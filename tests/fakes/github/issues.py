@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from .auth import current_token, require_repo
-from .errors import BODY, fake_of, not_found
+from .errors import BODY, fake_of, not_found, unprocessable
 from .state import Comment, Pull, Repo, ids, user_json
 
 routes = web.RouteTableDef()
@@ -62,6 +62,28 @@ def find_pull(request: web.Request, repo: Repo) -> Pull:
     if pull is None:
         raise not_found()
     return pull
+
+
+@routes.get(BASE + "/pulls")
+async def list_pulls(request: web.Request) -> web.Response:
+    """List pull requests by `state` and `base`, sorted as GitHub does (`created`: by number)."""
+    repo = require_repo(request, "pull_requests", "read")
+    q = request.query
+    state, base = q.get("state", "open"), q.get("base")
+    found = [
+        p
+        for p in repo.pulls.values()
+        if (state == "all" or p.state == state) and (base is None or p.base_ref == base)
+    ]
+    if q.get("sort", "created") != "created":
+        raise unprocessable("the fake sorts by `created` only")
+    # GitHub's default direction is `desc` when sorting by `created` (or not sorting at all).
+    newest_first = q.get("direction", "desc") == "desc"
+    found.sort(key=lambda p: p.number, reverse=newest_first)
+    per_page = min(int(q.get("per_page", 30)), 100)
+    page = max(int(q.get("page", 1)), 1)
+    chunk = found[(page - 1) * per_page : page * per_page]
+    return web.json_response([pull_json(repo, p) for p in chunk])
 
 
 @routes.get(BASE + "/pulls/{pull_number}")

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .state import Comment, Repo, ids, user_json
+from .state import Comment, MergeGroup, Repo, ids, user_json
 
 if TYPE_CHECKING:
     from .server import FakeGitHub
@@ -199,6 +199,51 @@ class Payloads:
         workflow = payload.get("workflow") or {}
         workflow.update(id=wr["workflow_id"], name=run.name, path=run.path)
         payload["workflow"] = workflow
+        return payload
+
+    def merge_group(
+        self, repo: Repo, group: MergeGroup, action: str, *, reason: str | None = None
+    ) -> dict[str, Any]:
+        """`merge_group.checks_requested` or `.destroyed` (`reason`: merged, dequeued,
+        invalidated) for a group the fake made with `Repo.enqueue`."""
+        payload = self._base(f"merge_group.{action}", repo, "alice")
+        commit = repo.store.commits[group.head_sha]
+        payload["merge_group"].update(
+            head_sha=group.head_sha,
+            head_ref=group.head_ref,
+            base_sha=group.base_sha,
+            base_ref=group.base_ref,
+        )
+        payload["merge_group"]["head_commit"].update(
+            id=group.head_sha, tree_id=commit.tree, message=commit.message
+        )
+        if action == "destroyed":
+            payload["reason"] = reason or "dequeued"
+        return payload
+
+    def push(
+        self, repo: Repo, before: str, after: str, *, branch: str | None = None
+    ) -> dict[str, Any]:
+        """A push moving `branch` (the default one) from `before` to `after`."""
+        payload = self._base("push.default", repo, "alice")
+        ref = f"refs/heads/{branch or repo.default_branch}"
+        payload.update(
+            ref=ref,
+            before=before,
+            after=after,
+            created=False,
+            deleted=False,
+            forced=False,
+            base_ref=None,
+            compare=f"https://github.com/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
+        )
+        commit = repo.store.commits[after]
+        payload["head_commit"] = {
+            **(payload.get("head_commit") or {}),
+            "id": after,
+            "tree_id": commit.tree,
+            "message": commit.message,
+        }
         return payload
 
     def installation(

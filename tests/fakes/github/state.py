@@ -21,6 +21,7 @@ DEFAULT_APP_PERMISSIONS: dict[str, str] = {
     "pull_requests": "read",
     "issues": "write",
     "metadata": "read",
+    "merge_queues": "read",
     "workflows": "write",
 }
 LEVELS = {"none": 0, "read": 1, "write": 2, "admin": 3}
@@ -117,6 +118,16 @@ class Pull:
     state: str = "open"
     title: str = "A change"
     id: int = field(default_factory=lambda: next(ids))
+
+
+@dataclass(frozen=True)
+class MergeGroup:
+    """A merge queue's group, as `merge_group` webhooks describe it."""
+
+    head_ref: str
+    head_sha: str
+    base_sha: str
+    base_ref: str
 
 
 @dataclass
@@ -253,6 +264,34 @@ class Repo:
     def push(self, pull: Pull, files: dict[str, str | None], message: str = "push") -> str:
         pull.head_sha = self.commit(pull.head_ref, files, message)
         return pull.head_sha
+
+    def enqueue(self, pull: Pull, *, base_sha: str | None = None) -> MergeGroup:
+        """Make the commit a merge queue makes for a pull request: the base (the base branch's
+        tip, or an earlier group's head) plus the pull request's own changes, on the queue's
+        temporary branch `gh-readonly-queue/<base branch>/pr-<number>-<base sha>`."""
+        base_sha = base_sha or self.head(pull.base_ref)
+        assert base_sha is not None, "the base branch has no commit"
+        merge_base = self.store.merge_base(base_sha, pull.head_sha)
+        before = self.store.flatten_commit(merge_base) if merge_base else {}
+        after = self.store.flatten_commit(pull.head_sha)
+        files = dict(self.store.flatten_commit(base_sha))
+        for path in before.keys() | after.keys():
+            if before.get(path) == after.get(path):
+                continue
+            if path in after:
+                files[path] = after[path]
+            else:
+                files.pop(path, None)
+        tree = self.store.build(files)
+        message = f"Merge pull request #{pull.number} from {pull.head_ref}"
+        sha = self.store.put_commit(tree, [base_sha, pull.head_sha], message, AUTHOR)
+        ref = f"refs/heads/gh-readonly-queue/{pull.base_ref}/pr-{pull.number}-{base_sha}"
+        self.refs[ref] = sha
+        return MergeGroup(ref, sha, base_sha, f"refs/heads/{pull.base_ref}")
+
+    def dequeue(self, group: MergeGroup) -> None:
+        """The queue deletes a group's branch when it destroys the group."""
+        self.refs.pop(group.head_ref, None)
 
     def open_issue(self, number: int) -> None:
         self.issues.add(number)
