@@ -3,43 +3,34 @@
 from __future__ import annotations
 
 from action.markdown import cell, inline, shorten
+from action.render import findings_table, hints_section, session_figures, structure_table, tables
 from action.report import STRUCTURE, Report, check_name
 
 MARKER = "<!-- canon-gate:summary -->"
 _STATUS = {"pass": "passed", "fail": "failed", "not_evaluated": "not evaluated"}
+# GitHub takes a job summary of up to 1 MiB; the findings are kept well inside it.
+MAX_SUMMARY_CHARS = 200_000
+_POINTER = "The report artifact holds them all."
 
 
 def markdown(report: Report) -> str:
-    """The job summary: outcome, findings table, denials, and the run's figures."""
+    """The job summary: outcome, structure problems, findings, denials, hints and figures, in
+    the check run's own rendering (`action.render`), within the job summary's size."""
     run = report.run
-    status = "not in scope" if report.out_of_scope else _STATUS[report.status]
-    if run.gate == STRUCTURE and report.evaluated:
-        status = "failed" if report.structure else "passed"
-    lines = [MARKER, f"## {check_name(run.gate)}: {status}", ""]
+    said = outcome(report)
+    lines = [MARKER, f"## {check_name(run.gate)}: {_STATUS.get(said, said.replace('_', ' '))}", ""]
     if report.error:
         lines += [f"**Not evaluated:** {inline(report.error)}", ""]
     if report.out_of_scope:
         lines += ["The change touches none of this gate's paths: no session ran.", ""]
-    for problem in report.structure or []:
-        where = cell(f"{problem.path}:{problem.line}", 200)
-        lines.append(f"- {where} `{inline(problem.rule)}`: {cell(problem.message, 300)}")
+    parts = []
     if report.structure:
-        lines.append("")
-    if report.findings:
-        lines += [
-            "| id | class | kind | location | claim | evidence |",
-            "|---|---|---|---|---|---|",
-        ]
-        for f in sorted(report.findings, key=lambda f: (not f.substantive, f.location.path)):
-            checked = sum(e.verified for e in f.evidence)
-            where = cell(f"{f.location.path}:{f.location.start_line}", 200)
-            lines.append(
-                f"| `{f.id}` | {f.classification.value} | {f.kind.value} | {where} | "
-                f"{cell(f.claim, 200)} | {checked}/{len(f.evidence)} verified |"
-            )
-        lines.append("")
-    elif report.evaluated:
-        lines += ["No findings.", ""]
+        parts.append(structure_table(report.structure))
+    if report.evaluated and run.gate != STRUCTURE:
+        ordered = sorted(report.findings, key=lambda f: (not f.blocks, f.location.path))
+        parts.append(findings_table(ordered))
+    if parts:
+        lines += [tables(parts, MAX_SUMMARY_CHARS, _POINTER), ""]
     if run.denials:
         lines += [f"Denied tool calls: {len(run.denials)}", ""]
         lines += [
@@ -47,15 +38,7 @@ def markdown(report: Report) -> str:
             for d in run.denials[:20]
         ]
         lines.append("")
-    lines += [
-        f"PR #{run.pr} · head `{(run.head_sha or '?')[:12]}` · "
-        f"base `{(run.base_sha or '?')[:12]}` · "
-        f"model {run.model or 'default'} · Claude Code {run.claude_code_version} · "
-        f"{run.turns} turns · {run.duration_ms / 1000:.1f} s · "
-        f"${run.cost_usd:.4f} API-equivalent · "
-        f"auth {run.auth_mode.value} · prompt `{run.prompt_hash}`",
-        "",
-    ]
+    lines += [hints_section(report.hints), "", session_figures(run, report.verification), ""]
     return "\n".join(lines)
 
 

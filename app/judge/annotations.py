@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 from action.markdown import ELLIPSIS, cut_bytes, fenced, shorten
+from action.render import kind_label
 from action.report import Finding, StructureProblem
 from app.judge.links import Links
 from app.judge.render import MAX_NOTE, MAX_TITLE
-from app.judge.shown import Level, Shown, kind_label
+from app.judge.shown import Level, Shown
 
 # GitHub allows 64 KB per annotation message and raw_details; stay a little under, in bytes.
 MAX_MESSAGE_BYTES = 64_000

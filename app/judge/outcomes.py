@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from action.config import CONFIG_PATH
 from action.markdown import fenced, inline, one_line, shorten
+from action.render import hints_section, session_figures
 from action.report import (
     ACTION_VERSION,
     CALLER_VERSION,
@@ -51,8 +52,8 @@ def not_evaluated(
         "Press **Re-run** or comment `/canon-gate rerun` to try again.",
         render.detail_block(detail),
         links.markdown(),
-        render.session_figures(report.run) if report is not None else "",
-        render.hints_section(report.hints) if report is not None else "",
+        session_figures(report.run) if report is not None else "",
+        hints_section(report.hints) if report is not None else "",
     ]
     return CheckRunResult(
         conclusion="failure",

@@ -30,7 +30,3 @@ class Shown:
         if self.waiver is not None or self.finding.refuted:
             return "notice"
         return "failure" if self.finding.substantive else "warning"
-
-
-def kind_label(finding: Finding) -> str:
-    return finding.kind.value.replace("_", " ")

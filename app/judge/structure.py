@@ -5,6 +5,7 @@ Purely structural, so it may gate, but only as its own check run; it never sets 
 
 from __future__ import annotations
 
+from action.render import structure_table, tables
 from action.report import Report
 from app.judge import render
 from app.judge.annotations import structure_annotation
@@ -28,7 +29,7 @@ def structure_result(report: Report, *, links: Links = _NO_LINKS) -> CheckRunRes
     head = render.headline("❌", title)
     intro = "Canon frontmatter in the files this pull request changes breaks the canon schema."
     budget = render.MAX_SUMMARY - len(head) - len(intro) - 128
-    table = render.tables([render.structure_table(ordered)], budget, links)
+    table = tables([structure_table(ordered)], budget, links.pointer())
     return CheckRunResult(
         conclusion="failure",
         title=title,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from action.markdown import shorten
+from action.render import hints_section, session_figures, tables
 from action.report import ErrorKind, Report
 from app.judge import outcomes, render
 from app.judge.annotations import annotation
@@ -148,16 +149,17 @@ def render_verdict(
         head,
         render.notes(notes),
         links.markdown(),
-        render.session_figures(report.run, report.verification),
-        render.hints_section(report.hints),
+        session_figures(report.run, report.verification),
+        hints_section(report.hints),
         render.HELP,
     ]
     budget = render.MAX_SUMMARY - sum(len(p) + 2 for p in fixed) - len(render.SUMMARY_MARKER) - 64
-    tables = render.tables(render.findings_tables(judged.shown, lifecycle=lifecycle), budget, links)
+    grouped = render.findings_tables(judged.shown, lifecycle=lifecycle)
+    shown_tables = tables(grouped, budget, links.pointer())
     return CheckRunResult(
         conclusion=judged.conclusion,
         title=shorten(title, render.MAX_TITLE),
-        summary=render.page([*fixed[:3], tables, *fixed[3:]], links),
+        summary=render.page([*fixed[:3], shown_tables, *fixed[3:]], links),
         annotations=tuple(annotation(s, links) for s in judged.current),
         blocking=judged.blocking,
     )

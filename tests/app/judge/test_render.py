@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from action.markdown import ZWJ, cell, cut, cut_bytes, fenced, inline, shorten
+from action.render import Table, hints_section, session_figures, tables
 from action.report import (
     AuthMode,
     Classification,
@@ -80,7 +81,7 @@ def test_cell_cuts_claims_to_about_120_characters() -> None:
 def test_hostile_claims_cannot_break_the_findings_table(hostile: str) -> None:
     shown = [Shown(finding(claim=f"x {hostile} y"), FindingState.NEW)]
     [table] = render.findings_tables(shown, lifecycle=False)
-    text = render.tables([table], 10_000, LINKS)
+    text = tables([table], 10_000, LINKS.pointer())
     rows = [line for line in text.splitlines() if line.startswith("|")]
     assert len(rows) == 3
     for row in rows:
@@ -208,7 +209,7 @@ def test_session_figures() -> None:
         canon_ref="main",
         canon_sha="d" * 40,
     )
-    text = render.session_figures(run)
+    text = session_figures(run)
     for needed in (
         "claude-sonnet",
         "2.1.0",
@@ -221,7 +222,7 @@ def test_session_figures() -> None:
         f"main @ {'d' * 40}",
     ):
         assert needed in text
-    api = render.session_figures(RunInfo(auth_mode=AuthMode.API_KEY))
+    api = session_figures(RunInfo(auth_mode=AuthMode.API_KEY))
     assert "| Auth | API key |" in api
 
 
@@ -230,10 +231,10 @@ def test_hints_section() -> None:
         HintResult(name="links", exit_code=1),
         HintResult(name="slow | @bob", exit_code=None, timed_out=True),
     ]
-    text = render.hints_section(hints)
+    text = hints_section(hints)
     assert "| links | 1 | no |" in text
     assert f"slow \\| @{ZWJ}bob | none | yes |" in text
-    assert render.hints_section([]) == ""
+    assert hints_section([]) == ""
 
 
 def test_help_names_the_commands() -> None:
@@ -260,7 +261,7 @@ def test_the_waived_table_lists_each_waiver_in_force_with_its_expiry() -> None:
 
 def test_tables_drop_rows_beyond_the_budget() -> None:
     rows = [["x" * 100] for _ in range(1_000)]
-    text = render.tables([render.Table("Many", ("Col",), rows)], 5_000, LINKS)
+    text = tables([Table("Many", ("Col",), rows)], 5_000, LINKS.pointer())
     assert len(text) <= 5_000
     assert "more rows not shown" in text
     assert LINKS.pointer() in text
@@ -269,5 +270,5 @@ def test_tables_drop_rows_beyond_the_budget() -> None:
 def test_empty_lifecycle_sections_say_none() -> None:
     parts = render.findings_tables([], lifecycle=True)
     assert [t.heading for t in parts] == ["New", "Persisting", "Waived", "Resolved"]
-    text = render.tables(parts, 10_000, LINKS)
+    text = tables(parts, 10_000, LINKS.pointer())
     assert text.count("None.") == 4
