@@ -303,6 +303,9 @@ class AppConfig(_View):
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.
     comment: bool = False
+    # Findings' suggested replacements on lines of the PR's diff, as one-click suggestions in one
+    # review per audit run (all its gates); each withdrawn once its finding resolves.
+    suggestions: bool = True
     # Who may waive, and for how long.
     waivers: Waivers = Field(default_factory=Waivers)
     # A merge group: `reuse` the pull request's verdict when nothing that governs it changed

@@ -494,6 +494,70 @@ async def test_pulls_comments_reactions_and_permissions(gh: Client, repo: Repo) 
     assert (perm["permission"], perm["role_name"]) == ("write", "maintain")
 
 
+async def test_pull_files_reviews_and_review_comments_as_github_takes_them(
+    gh: Client, repo: Repo, fake_github: FakeGitHub
+) -> None:
+    text = "".join(f"{n}\n" for n in range(1, 21))
+    repo.commit("main", {"doc.md": text, "old.md": "gone\n"}, "base")
+    pull = repo.open_pull(
+        4, {"doc.md": text.replace("\n3\n", "\nthree\n"), "old.md": None, "logo.png": "\0PNG"}
+    )
+    repo.commit("main", {"unrelated.md": "later\n"})  # the base moves on: not in the PR's diff
+    base = f"/repos/{repo.full_name}/pulls/4"
+    _, files = await gh.call("GET", f"{base}/files?per_page=2")
+    assert [(f["filename"], f["status"]) for f in files] == [
+        ("doc.md", "modified"),
+        ("logo.png", "added"),
+    ]
+    assert files[0]["patch"].startswith("@@ -1,6 +1,6 @@\n 1\n 2\n-3\n+three\n")
+    assert (files[0]["additions"], files[0]["deletions"]) == (1, 1)
+    assert "patch" not in files[1]  # binary: GitHub shows no patch
+    _, rest = await gh.call("GET", f"{base}/files?per_page=2&page=2")
+    assert [(f["filename"], f["status"], f["patch"]) for f in rest] == [
+        ("old.md", "removed", "@@ -1 +0,0 @@\n-gone")
+    ]
+
+    def review(*comments: dict[str, Any], event: str | None = "COMMENT") -> dict[str, Any]:
+        body: dict[str, Any] = {"body": "r", "commit_id": pull.head_sha, "comments": list(comments)}
+        return body | ({"event": event} if event else {})
+
+    refused = [
+        {"path": "doc.md", "line": 9, "side": "RIGHT", "body": "x"},  # outside the hunk
+        {"path": "doc.md", "start_line": 3, "line": 3, "side": "RIGHT", "body": "x"},
+        {"path": "logo.png", "line": 1, "side": "RIGHT", "body": "x"},  # no patch
+        {"path": "unrelated.md", "line": 1, "side": "RIGHT", "body": "x"},  # not in the diff
+        {"path": "doc.md", "line": 3, "side": "RIGHT", "body": "x" * 65_537},
+    ]
+    good = {"path": "doc.md", "start_line": 2, "line": 4, "side": "RIGHT", "body": "ok"}
+    for bad in refused:
+        status, _ = await gh.call("POST", f"{base}/reviews", review(good, bad))
+        assert status == 422, bad
+    assert not repo.review_comments  # one refused comment refuses the whole review
+    status, _ = await gh.call("POST", f"{base}/reviews", review(good) | {"body": ""})
+    assert status == 422  # a COMMENT review needs a body
+    status, made = await gh.call("POST", f"{base}/reviews", review(good))
+    assert (status, made["state"], made["commit_id"]) == (200, "COMMENTED", pull.head_sha)
+    removed = {"path": "old.md", "line": 1, "side": "LEFT", "body": "left"}
+    status, pending = await gh.call("POST", f"{base}/reviews", review(removed, event=None))
+    assert (status, pending["state"]) == (200, "PENDING")
+    _, listed = await gh.call("GET", f"{base}/comments")
+    [comment] = listed  # a pending review's comments are its author's alone
+    assert (comment["start_line"], comment["line"], comment["side"]) == (2, 4, "RIGHT")
+    assert comment["user"]["login"] == "canon-gate[bot]"
+    assert comment["pull_request_review_id"] == made["id"]
+    edit = f"/repos/{repo.full_name}/pulls/comments/{comment['id']}"
+    _, edited = await gh.call("PATCH", edit, {"body": "edited"})
+    assert edited["body"] == "edited"
+    # Writing a review needs pull_requests write.
+    reader = Client(
+        fake_github,
+        gh.session,
+        fake_github.installation_token(INSTALLATION, permissions={"pull_requests": "read"}),
+    )
+    assert (await reader.call("POST", f"{base}/reviews", review(good)))[0] == 403
+    assert (await reader.call("PATCH", edit, {"body": "no"}))[0] == 403
+
+
 # -- webhooks ------------------------------------------------------------------------------------
 
 

@@ -100,6 +100,11 @@ ledger: true
 # Keep one pull request comment, updated in place, that tracks the findings.
 comment: false
 
+# Offer a finding's suggested replacement as a one-click suggestion on the pull request's diff:
+# one review per audit run, each fix offered once, its comment edited when the finding resolves.
+# A fix for lines outside the diff stays in the check run's annotation.
+suggestions: true
+
 # A merge queue's group gets the same checks as a pull request, on the group's own commit.
 #   reuse: when the pull request the group adds passed at its current head, judged under what
 #          governs the group's base (the same config and canon), conclude them from that verdict

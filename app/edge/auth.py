@@ -37,6 +37,8 @@ CONCLUDE_AUDIT: Permissions = {
     "pull_requests": "read",
 }
 COMMENT: Permissions = {"issues": "write"}
+# Suggested fixes: read the PR's patches and review comments, post one review, edit its comments.
+SUGGEST: Permissions = {"pull_requests": "write"}
 # The sweep reads the App's runs on a head (a PR's, when a comment names it) and concludes them.
 SWEEP: Permissions = {"checks": "write", "pull_requests": "read"}
 READ_PR: Permissions = {

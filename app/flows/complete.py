@@ -37,6 +37,7 @@ from app.events import CheckRun, Repository, WorkflowRun, WorkflowRunEvent
 from app.flows.conjunction import post_conjunction
 from app.flows.gates import conclude_aggregate
 from app.flows.governance import read_governance
+from app.flows.suggest import offer
 from app.judge import requirable
 from app.judge.artifact import ArtifactProblem, UnsupportedSchema
 from app.judge.checkrun import CHECK_NAME, STRUCTURE_CHECK_NAME, CheckRunResult
@@ -127,9 +128,12 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
     jobs = await job_conclusions(gh, repo, run.id)
     config = governance.config
     gates = gates_of(config)
+    judged: list[str] = []  # the gates a usable report judged: their fixes are offered last
     if not config.gates:
         # One gate: `canon-gate` is its own check run.
         outcome, usable = await _conclude_gate(done, reports, jobs, DEFAULT_GATE, check_run)
+        if usable:
+            judged.append(DEFAULT_GATE)
         result = outcome.result
         await _post_structure(
             done,
@@ -144,7 +148,9 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         mine = await _gate_runs(done, wanted)
         for gate in wanted:
             if mine[gate].status != "completed":
-                await _conclude_gate(done, reports, jobs, gate, mine[gate])
+                _, usable = await _conclude_gate(done, reports, jobs, gate, mine[gate])
+                if usable:
+                    judged.append(gate)
         conclusion = await conclude_aggregate(
             ctx,
             gh,
@@ -161,6 +167,7 @@ async def on_workflow_run(event: sansio.Event, ctx: Context) -> None:
         await post_conjunction(
             ctx, gh, repo, check_run.head_sha, after=check_run.id, links=links, name=name
         )
+    await _offer_fixes(done, reports, judged)
     metrics.AUDITS.labels(conclusion=conclusion).inc()
     log.info("completion.concluded", extra={**fields, "conclusion": conclusion})
 
@@ -336,6 +343,26 @@ async def _post_structure(
         external_id=done.key.of_gate(STRUCTURE, done.anchor.id, done.key.governance).external_id,
         name=STRUCTURE_CHECK_NAME,
         details_url=done.run.html_url or None,
+    )
+
+
+async def _offer_fixes(done: _Completion, reports: _Reports, gates: Sequence[str]) -> None:
+    """Offer the judged reports' suggested fixes on the PR (`flows.suggest`), once every verdict
+    is written: only for a PR whose head is still the audited one (a newer audit is coming)."""
+    pr, pull, head = done.key.pr, done.pull, done.anchor.head_sha
+    if not done.governance.config.suggestions or done.key.group or not pr or pull is None:
+        return
+    if pull.head_sha != head:
+        return
+    audits = {g: r for g in gates if isinstance(r := await reports.of(g), Report)}
+    await offer(
+        done.ctx,
+        installation_id=done.installation_id,
+        repo=done.repo,
+        pr=pr,
+        head_sha=head,
+        audits=audits,
+        history=done.governance.history,
     )
 
 

@@ -34,7 +34,7 @@ class ExistingComment:
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> ExistingComment:
-        """Read the fields we use from one item of `GET issues/{n}/comments`."""
+        """Read the fields we use from one item of `GET issues/{n}/comments` (or `pulls/`)."""
         user = data.get("user") or {}
         return cls(
             id=int(data["id"]), author=str(user.get("login", "")), body=data.get("body") or ""
@@ -51,14 +51,17 @@ class Update:
     comment_id: int
 
 
+def by_app(comment: ExistingComment, app_slug: str) -> bool:
+    """Whether the App wrote a comment: its author is the App's bot, `<slug>[bot]`."""
+    return comment.author.lower() == f"{app_slug.lower()}[bot]"
+
+
 def choose(existing: Sequence[ExistingComment], app_slug: str) -> Create | Update:
     """Update the App's own marked comment (the oldest, if a race made two), else create one.
 
     Only the App's own comments count: anyone can paste the marker into a comment of theirs.
     """
-    ours = [
-        c for c in existing if c.author.lower() == f"{app_slug.lower()}[bot]" and MARKER in c.body
-    ]
+    ours = [c for c in existing if by_app(c, app_slug) and MARKER in c.body]
     return Update(min(c.id for c in ours)) if ours else Create()
 
 

@@ -27,7 +27,7 @@ PURPOSES = {
     "checks": "create and conclude the canon-gate check run",
     "actions": "start the audit workflow and read its report",
     "contents": "record verdicts and waivers on the canon-gate/ledger branch",
-    "pull_requests": "read the pull request being audited",
+    "pull_requests": "read the pull request being audited and suggest fixes on its diff",
     "issues": "answer /canon-gate commands in pull request comments",
     "metadata": "see which repositories it is installed on",
 }

@@ -28,7 +28,8 @@ def test_manifest_asks_for_least_privilege_and_the_events_the_app_handles() -> N
         "checks": "write",
         "actions": "write",
         "contents": "write",
-        "pull_requests": "read",
+        # write: suggested fixes as a review (config `suggestions`).
+        "pull_requests": "write",
         "issues": "write",
         "metadata": "read",
         # GitHub sends `merge_group` only to an App with Merge queues (read).

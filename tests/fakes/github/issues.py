@@ -1,4 +1,5 @@
-"""Pulls, issue comments, reactions and collaborator permissions."""
+"""Pulls, issue comments, reactions and collaborator permissions (a pull's files, reviews and
+review comments are in `reviews.py`)."""
 
 from __future__ import annotations
 
@@ -90,33 +91,6 @@ async def list_pulls(request: web.Request) -> web.Response:
 async def get_pull(request: web.Request) -> web.Response:
     repo = require_repo(request, "pull_requests", "read")
     return web.json_response(pull_json(repo, find_pull(request, repo)))
-
-
-@routes.get(BASE + "/pulls/{pull_number}/files")
-async def pull_files(request: web.Request) -> web.Response:
-    repo = require_repo(request, "pull_requests", "read")
-    pull = find_pull(request, repo)
-    base_sha = repo.head(pull.base_ref)
-    before = repo.store.flatten_commit(base_sha) if base_sha else {}
-    after = repo.store.flatten_commit(pull.head_sha)
-    out = []
-    for path in sorted(before.keys() | after.keys()):
-        if before.get(path) != after.get(path):
-            status = (
-                "added" if path not in before else "removed" if path not in after else "modified"
-            )
-            sha = (after.get(path) or before[path])[1]
-            out.append(
-                {
-                    "sha": sha,
-                    "filename": path,
-                    "status": status,
-                    "additions": 0,
-                    "deletions": 0,
-                    "changes": 0,
-                }
-            )
-    return web.json_response(out)
 
 
 def comment_json(repo: Repo, comment: Comment) -> dict[str, Any]:

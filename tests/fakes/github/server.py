@@ -14,7 +14,7 @@ import aiohttp
 import jwt
 from aiohttp import web
 
-from . import actions, apps, auth, checks, contents, deliveries, gitdata, issues, webhost
+from . import actions, apps, auth, checks, contents, deliveries, gitdata, issues, reviews, webhost
 from .auth import AUTH, generate_private_key_pem, parse_auth, public_key_pem
 from .errors import BODY, FAKE, GitHubError
 from .faults import Chaos, Fault, Faults, Matcher
@@ -67,7 +67,7 @@ class FakeGitHub:
             middlewares=[self._middleware], client_max_size=100 * 1024 * 1024
         )
         application[FAKE] = self
-        for module in (auth, apps, checks, actions, contents, gitdata, issues, webhost):
+        for module in (auth, apps, checks, actions, contents, gitdata, issues, reviews, webhost):
             application.add_routes(module.routes)
         application.cleanup_ctx.append(self._session_ctx)
         return application

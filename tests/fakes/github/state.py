@@ -18,7 +18,7 @@ DEFAULT_APP_PERMISSIONS: dict[str, str] = {
     "checks": "write",
     "actions": "write",
     "contents": "write",
-    "pull_requests": "read",
+    "pull_requests": "write",
     "issues": "write",
     "metadata": "read",
     "merge_queues": "read",
@@ -193,6 +193,41 @@ class Comment:
     reactions: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class Review:
+    """A pull-request review; a PENDING one (no `event`) is seen by its author only."""
+
+    id: int
+    pull_number: int
+    user: str
+    app_id: int | None
+    state: str
+    body: str
+    commit_id: str
+    submitted_at: str | None
+
+
+@dataclass
+class ReviewComment:
+    """A comment on a pull request's diff, on `line` (from `start_line`) of `side`."""
+
+    id: int
+    review_id: int
+    pull_number: int
+    path: str
+    line: int
+    side: str
+    start_line: int | None
+    start_side: str | None
+    commit_id: str
+    diff_hunk: str
+    body: str
+    user: str
+    app_id: int | None
+    created_at: str
+    updated_at: str
+
+
 class Repo:
     """One repository: its object store, refs, pulls, checks, runs and comments."""
 
@@ -219,6 +254,8 @@ class Repo:
         self.check_runs: dict[int, CheckRun] = {}
         self.runs: dict[int, WorkflowRun] = {}
         self.comments: dict[int, Comment] = {}
+        self.reviews: dict[int, Review] = {}
+        self.review_comments: dict[int, ReviewComment] = {}
         self.permissions: dict[str, str] = {}  # login -> admin|maintain|write|triage|read|none
         self.workflow_ids: dict[str, int] = {}
 
