@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from action.audit.runner import run_audit
 from action.canon.sources import TOKEN_SECRET, fetch_all
 from action.config import ConfigError, load_config
 from action.report import DEFAULT_GATE, STRUCTURE, Report
+from action.sarif import installed_version, to_sarif
 from action.session.harness import SdkHarness
 from action.summary import outcome, table
 
@@ -40,7 +42,19 @@ _DEFAULT_BASES = ("origin/HEAD", "origin/main", "main", "master")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base", help="the governing ref (default: merge-base with main)")
     parser.add_argument("--head", help="the ref under review (default: the working tree)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "sarif"),
+        default="table",
+        help="table (default), json (the reports), or sarif (SARIF 2.1.0, for code scanning)",
+    )
+    parser.add_argument(
+        "--json",
+        dest="format",
+        action="store_const",
+        const="json",
+        help="the same as --format json",
+    )
     parser.add_argument(
         "--gate",
         help="audit one configured gate (default: the structural check, then every gate)",
@@ -227,8 +241,10 @@ def run(args: argparse.Namespace) -> int:
             gate=args.gate,
         )
         reports = asyncio.run(audit_all(inputs, dict(os.environ)))
-    if args.json:
+    if args.format == "json":
         sys.stdout.write(_as_json(reports) + "\n")
+    elif args.format == "sarif":
+        sys.stdout.write(json.dumps(to_sarif(reports, installed_version()), indent=2) + "\n")
     else:
         sys.stdout.write("\n\n".join(table(r) for r in reports) + "\n")
     return exit_status(reports)

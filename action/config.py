@@ -251,6 +251,11 @@ class Config(_View):
     gates: Gates = None
 
     verify: Verify = Field(default_factory=Verify)
+    # How the session pays for the model: "auto" takes the first credential present.
+    auth: Literal["auto", "subscription", "api_key", "bedrock", "vertex"] = "auto"
+    # Upload each gate's findings to code scanning as SARIF (the workflow needs
+    # `security-events: write`, which `canon-gate init --sarif` adds).
+    sarif: bool = False
 
     @model_validator(mode="after")
     def _vote_fits_the_job(self) -> Config:

@@ -47,8 +47,9 @@ from action.audit.inputs import AuditInputs
 from action.audit.plan import plan
 from action.audit.runner import run_audit
 from action.config import ConfigError, load_config
-from action.report import DEFAULT_GATE, REPORT_FILENAME, AuthMode, Report, artifact_name
-from action.session.environment import DEFAULT_PATH, auth_mode
+from action.report import DEFAULT_GATE, REPORT_FILENAME, Report, artifact_name
+from action.sarif import installed_version, to_sarif
+from action.session.environment import DEFAULT_PATH, holds_credential
 from action.session.harness import Harness, SdkHarness
 from action.summary import markdown
 
@@ -139,6 +140,12 @@ def artifact_for(gate: str | None) -> str:
     return artifact_name(chosen)
 
 
+def write_sarif(report: Report, path: Path) -> None:
+    """The gate's findings as SARIF 2.1.0, for code scanning (the workflow uploads it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(to_sarif([report], installed_version()), indent=2) + "\n")
+
+
 def write_step_outputs(env: Mapping[str, str], values: Mapping[str, str]) -> None:
     """Append `name=value` lines to `$GITHUB_OUTPUT` (values are one line each)."""
     target = env.get("GITHUB_OUTPUT")
@@ -198,6 +205,8 @@ def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -
     try:
         path = write_outputs(report, env)
         write_step_outputs(env, {"artifact": artifact})
+        if context_of(env).get("sarif") == "true" and env.get("CANON_GATE_SARIF_FILE"):
+            write_sarif(report, Path(env["CANON_GATE_SARIF_FILE"]))
     except OSError:
         log.exception("entrypoint.write_failed")
         return 1
@@ -209,10 +218,11 @@ def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -
 
 def hints_main(env: Mapping[str, str]) -> int:
     """The hints job: run the configured hints and write their results for the audit job."""
-    if auth_mode(env) is not AuthMode.NONE:
+    if holds_credential(env):
         sys.stderr.write(
-            "canon-gate hints: refusing to run: a model credential (CLAUDE_CODE_OAUTH_TOKEN or "
-            "ANTHROPIC_API_KEY) is in this job's environment; hints run in a job without it\n"
+            "canon-gate hints: refusing to run: a model credential (a subscription token, an API "
+            "key, or cloud credentials) is in this job's environment; hints run in a job without "
+            "it\n"
         )
         return 1
     path = Path(env.get("CANON_GATE_HINTS_FILE") or HINTS_FILENAME)
@@ -241,7 +251,7 @@ def hints_main(env: Mapping[str, str]) -> int:
 
 def plan_main(env: Mapping[str, str]) -> int:
     """The plan job: the structural check's report, and which gates run in which wave."""
-    if auth_mode(env) is not AuthMode.NONE:
+    if holds_credential(env):
         sys.stderr.write(
             "canon-gate plan: refusing to run: a model credential is in this job's environment; "
             "the plan job needs none\n"
@@ -259,8 +269,10 @@ def plan_main(env: Mapping[str, str]) -> int:
         sys.stderr.write(f"canon-gate plan: {exc}\n")
         return 1
     decided = plan(inputs)
-    # The hints and audit jobs read the plan's context: whether to fetch the hints' results.
+    # The hints and audit jobs read the plan's context: whether to fetch the hints' results,
+    # and whether to write SARIF.
     context["hints"] = "true" if decided.hints else "false"
+    context["sarif"] = "true" if decided.sarif else "false"
     try:
         path = write_outputs(decided.structure, env)
         write_step_outputs(env, {**decided.outputs(), "context": json.dumps(context)})

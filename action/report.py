@@ -97,6 +97,8 @@ class ErrorKind(StrEnum):
 class AuthMode(StrEnum):
     SUBSCRIPTION = "subscription"
     API_KEY = "api_key"
+    BEDROCK = "bedrock"
+    VERTEX = "vertex"
     NONE = "none"
 
 

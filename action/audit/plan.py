@@ -28,6 +28,7 @@ class Plan:
     first: list[str]
     later: list[str]
     hints: bool
+    sarif: bool = False
 
     def outputs(self) -> dict[str, str]:
         """The step's outputs, each one line."""
@@ -67,10 +68,11 @@ def plan(inputs: AuditInputs) -> Plan:
         # A re-run of a gate the config no longer defines: its job says so.
         first = [only]
     fetched = fetched_for(inputs.base_dir, config.canon.sources)
+    hints, sarif = bool(config.hints), config.sarif
     if (why := unusable(fetched)) is not None:
-        return Plan(fail(report, why, ErrorKind.CONFIG), first, later, bool(config.hints))
+        return Plan(fail(report, why, ErrorKind.CONFIG), first, later, hints, sarif)
     try:
         problems = structure_of_change(inputs, config, fetched)
     except CanonProblem as exc:
-        return Plan(fail(report, str(exc), ErrorKind.CONFIG), first, later, bool(config.hints))
-    return Plan(report.model_copy(update={"structure": problems}), first, later, bool(config.hints))
+        return Plan(fail(report, str(exc), ErrorKind.CONFIG), first, later, hints, sarif)
+    return Plan(report.model_copy(update={"structure": problems}), first, later, hints, sarif)

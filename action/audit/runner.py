@@ -54,7 +54,6 @@ async def run_audit(
         canon_ref=inputs.canon_ref,
         canon_sha=inputs.base_sha,
         claude_code_version=_safe_cli_version(),
-        auth_mode=auth_mode(env),
     )
     report = Report(run=run)
     try:
@@ -85,7 +84,12 @@ async def _audit(
     except ConfigError as exc:
         return fail(report, f"the config is invalid: {exc}", ErrorKind.CONFIG)
     gate = inputs.gate or DEFAULT_GATE
-    report = _with_run(report, gate=gate, caller_version=inputs.caller_version)
+    report = _with_run(
+        report,
+        gate=gate,
+        caller_version=inputs.caller_version,
+        auth_mode=auth_mode(env, config.auth),
+    )
     if gate not in gate_names(config):
         return fail(
             report,
@@ -152,14 +156,11 @@ async def _audit(
         return report.model_copy(update={"out_of_scope": True})
     # Built before any work so a missing credential never spawns a session.
     try:
-        session_env = build_session_env(env, tmp / "run", seen.limits.wall_time_seconds)
-    except NoCredentials:
-        return fail(
-            report,
-            "no model credential: set the CLAUDE_CODE_OAUTH_TOKEN secret "
-            "(or ANTHROPIC_API_KEY); no session was started",
-            ErrorKind.NO_CREDENTIALS,
+        session_env = build_session_env(
+            env, tmp / "run", seen.limits.wall_time_seconds, config.auth
         )
+    except NoCredentials as exc:
+        return fail(report, str(exc), ErrorKind.NO_CREDENTIALS)
     # Another SDK or CLI is another judge: never start a session with a harness the lock does
     # not name.
     if (other := mismatch(inputs.expected_harness)) is not None:

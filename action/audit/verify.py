@@ -146,7 +146,7 @@ def _spec(
         user_prompt=prompt.user,
         cwd=inputs.base_dir,
         run_dir=folder,
-        env=build_session_env(dict(env), folder, wall),
+        env=build_session_env(dict(env), folder, wall, config.auth),
         output_schema=answer_schema(),
         mcp_server=prepared.tools.server(),
         mcp_name=SERVER,

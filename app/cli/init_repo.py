@@ -51,6 +51,16 @@ canon:
 # The Claude model for the audit session; null means the Claude Code default.
 model: null
 
+# How the session pays for the model, always with the repository's own credential, in its own
+# runner: subscription (the CLAUDE_CODE_OAUTH_TOKEN secret), api_key (ANTHROPIC_API_KEY),
+# bedrock (Amazon Bedrock through the workflow's OIDC role) or vertex (Google Vertex AI through
+# workload identity federation). auto takes the first credential the workflow passes.
+auth: auto
+
+# Upload each gate's findings to GitHub code scanning as SARIF, on the pull request's head. The
+# workflow needs `security-events: write` for it, which `canon-gate init --sarif` writes.
+sarif: false
+
 limits:
   # Stop the session after this many turns (1-500).
   max_turns: 40
@@ -277,6 +287,105 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --print-ruleset, require canon-gate/structure as well as canon-gate",
     )
+    parser.add_argument(
+        "--sarif",
+        action="store_true",
+        help="upload findings to code scanning (adds `security-events: write` to the gates' jobs)",
+    )
+    parser.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default=None,
+        help="how the audit pays for the model (default: your subscription's token)",
+    )
+
+
+# How the gates' jobs get their model credential, per `--auth`: the packaged workflow passes the
+# subscription token; the others replace that line in each gate job, and the cloud modes also
+# let the job ask for an OIDC token (only these workflows get `id-token: write`).
+AUTH_MODES = ("subscription", "api_key", "bedrock", "vertex")
+_TOKEN_LINE = "          claude-code-oauth-token: ${{ secrets.CLAUDE_CODE_OAUTH_TOKEN }}\n"  # noqa: S105
+_GATE_PERMISSIONS = "      contents: read # the checkouts\n    strategy:\n"
+_OIDC = "      id-token: write # OIDC: short-lived cloud credentials for the model\n"
+_SARIF = "      security-events: write # upload the findings to code scanning (SARIF)\n"
+_CREDENTIALS = {
+    "api_key": "          anthropic-api-key: ${{ secrets.ANTHROPIC_API_KEY }}\n",
+    "bedrock": (
+        "          auth: bedrock\n"
+        "          aws-role-arn: ${{ vars.CANON_GATE_AWS_ROLE_ARN }}\n"
+        "          aws-region: ${{ vars.CANON_GATE_AWS_REGION }}\n"
+    ),
+    "vertex": (
+        "          auth: vertex\n"
+        "          gcp-workload-identity-provider:"
+        " ${{ vars.CANON_GATE_GCP_WORKLOAD_IDENTITY_PROVIDER }}\n"
+        "          gcp-service-account: ${{ vars.CANON_GATE_GCP_SERVICE_ACCOUNT }}\n"
+        "          gcp-project: ${{ vars.CANON_GATE_GCP_PROJECT }}\n"
+        "          gcp-region: ${{ vars.CANON_GATE_GCP_REGION }}\n"
+    ),
+}
+# Step 3 of the next steps, per mode.
+_CREDENTIAL_STEPS = {
+    "subscription": [
+        "  3. Add the repository secret CLAUDE_CODE_OAUTH_TOKEN: make a token with",
+        "       claude setup-token",
+        "     then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
+        "     The token is yours: it stays a secret of this repository, used by its own",
+        "     runner; canon-gate never sees, stores or relays it.",
+    ],
+    "api_key": [
+        "  3. Add the repository secret ANTHROPIC_API_KEY (an Anthropic API key), e.g. with:",
+        "       gh secret set ANTHROPIC_API_KEY",
+    ],
+    "bedrock": [
+        "  3. Let the workflow assume an AWS role with GitHub's OIDC token: create an IAM role",
+        "     that trusts token.actions.githubusercontent.com for this repository and may call",
+        "     bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream, then set:",
+        "       gh variable set CANON_GATE_AWS_ROLE_ARN --body arn:aws:iam::ACCOUNT:role/NAME",
+        "       gh variable set CANON_GATE_AWS_REGION --body us-east-1",
+    ],
+    "vertex": [
+        "  3. Let the workflow act as a Google service account through workload identity",
+        "     federation that trusts this repository, with the Vertex AI User role, then set:",
+        "       gh variable set CANON_GATE_GCP_WORKLOAD_IDENTITY_PROVIDER --body projects/N/...",
+        "       gh variable set CANON_GATE_GCP_SERVICE_ACCOUNT \\",
+        "         --body NAME@PROJECT.iam.gserviceaccount.com",
+        "       gh variable set CANON_GATE_GCP_PROJECT --body PROJECT",
+        "       gh variable set CANON_GATE_GCP_REGION --body us-east5",
+    ],
+}
+
+
+def with_auth(workflow: str, mode: str) -> str:
+    """The workflow with the gates' jobs given the mode's credential (and OIDC for a cloud)."""
+    if mode == "subscription":
+        return workflow
+    gates = workflow.count(_TOKEN_LINE)
+    if gates == 0 or workflow.count(_GATE_PERMISSIONS) != gates:
+        raise InitError("the packaged workflow does not have the gate jobs init expects")
+    out = workflow.replace(_TOKEN_LINE, _CREDENTIALS[mode])
+    if mode in ("bedrock", "vertex"):
+        out = out.replace(
+            _GATE_PERMISSIONS, _GATE_PERMISSIONS.replace("    strategy:", _OIDC + "    strategy:")
+        )
+    return out
+
+
+def with_sarif(workflow: str) -> str:
+    """The workflow with the gates' jobs allowed to upload SARIF to code scanning."""
+    if not workflow.count(_GATE_PERMISSIONS):
+        raise InitError("the packaged workflow does not have the gate jobs init expects")
+    return workflow.replace(
+        _GATE_PERMISSIONS, _GATE_PERMISSIONS.replace("    strategy:", _SARIF + "    strategy:")
+    )
+
+
+def starter_config(mode: str | None, *, sarif: bool = False) -> str:
+    """The starter config; with `--auth`, naming that mode; with `--sarif`, uploading SARIF."""
+    text = STARTER_CONFIG
+    if mode is not None:
+        text = text.replace("\nauth: auto\n", f"\nauth: {mode}\n")
+    return text.replace("\nsarif: false\n", "\nsarif: true\n") if sarif else text
 
 
 @dataclass(frozen=True)
@@ -348,7 +457,7 @@ def write_files(root: Path, files: dict[str, str], *, force: bool) -> list[Writt
     return written
 
 
-def next_steps(root: Path, written: list[Written]) -> str:
+def next_steps(root: Path, written: list[Written], mode: str | None = None) -> str:
     """What the user does now: commit the files and add the model credential."""
     lines = [f"{'Replaced' if w.replaced else 'Wrote'} {w.path}" for w in written]
     lines += [
@@ -360,9 +469,7 @@ def next_steps(root: Path, written: list[Written]) -> str:
         f"       git -C {root} commit -m 'Add the canon-gate audit gate' && git -C {root} push",
         "     The App runs the workflow from the default branch, so a pull request cannot",
         "     change the workflow that judges it.",
-        "  3. Add the repository secret CLAUDE_CODE_OAUTH_TOKEN: make a token with",
-        "       claude setup-token",
-        "     then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
+        *_CREDENTIAL_STEPS[mode or "subscription"],
         "  4. Make `canon-gate` a required check in the branch's protection rules:",
         "       canon-gate init --print-ruleset --app-id APP_ID [--require-structure]",
         "     prints the `gh api` commands that create the rulesets for steps 4 and 5.",
@@ -392,9 +499,15 @@ def run(args: argparse.Namespace) -> int:
     info = buildinfo.current()
     try:
         pin = choose_pin(info, args.action_repo, args.action_ref, args.action_tag)
-        workflow = render_workflow(resources.read_text(resources.WORKFLOW), pin)
+        workflow = with_auth(
+            render_workflow(resources.read_text(resources.WORKFLOW), pin),
+            args.auth or "subscription",
+        )
+        if args.sarif:
+            workflow = with_sarif(workflow)
+        config = starter_config(args.auth, sarif=args.sarif)
         written = write_files(
-            root, {WORKFLOW_PATH: workflow, CONFIG_PATH: STARTER_CONFIG}, force=args.force
+            root, {WORKFLOW_PATH: workflow, CONFIG_PATH: config}, force=args.force
         )
     except (InitError, OSError) as exc:
         print(f"canon-gate init: {exc}", file=sys.stderr)
@@ -407,5 +520,5 @@ def run(args: argparse.Namespace) -> int:
             f"tag; make sure {pin.repo} has that commit, or pass a release's with --action-ref",
             file=sys.stderr,
         )
-    print(next_steps(root, written))
+    print(next_steps(root, written, args.auth))
     return 0

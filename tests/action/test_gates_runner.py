@@ -379,3 +379,27 @@ async def test_canon_gate_audit_runs_the_structural_check_then_every_gate(tmp_pa
         ("structure", False),
         ("gauntlet", True),
     ]
+    # The same, as SARIF for code scanning: one run, the gate's, with nothing found.
+    status, out = await run_cli(
+        [
+            str(command),
+            "audit",
+            "--base",
+            "main",
+            "--head",
+            "feature",
+            "--gate",
+            "gauntlet",
+            "--format",
+            "sarif",
+            "-C",
+            str(repo),
+        ],
+        {**env, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"},
+    )
+    assert status == 0, out
+    log = json.loads(out)
+    assert log["version"] == "2.1.0"
+    assert [(r["automationDetails"]["id"], r["results"]) for r in log["runs"]] == [
+        ("canon-gate/gauntlet/", [])
+    ]

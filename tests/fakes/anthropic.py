@@ -9,8 +9,11 @@ answers a plain "done." text turn, which is what a model that never emits a resu
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +69,27 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
+def _event_stream_chunk(event: dict[str, Any]) -> bytes:
+    """One AWS event-stream message (application/vnd.amazon.eventstream) carrying a `chunk`
+    event whose payload is {"bytes": base64 of one Messages stream event}: a big-endian prelude
+    (total and headers length, and their CRC32), string headers, the payload, the CRC32 of all."""
+    payload = json.dumps({"bytes": base64.b64encode(json.dumps(event).encode()).decode()})
+    headers = b""
+    for name, value in (
+        (":event-type", "chunk"),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ):
+        raw = value.encode()
+        headers += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(raw)) + raw
+    body = payload.encode()
+    total = 12 + len(headers) + len(body) + 4
+    prelude = struct.pack(">II", total, len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
 class FakeAnthropic:
     """One scripted model endpoint; start it with `async with`."""
 
@@ -85,11 +109,19 @@ class FakeAnthropic:
 
     @property
     def message_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if r.path.endswith("/v1/messages")]
+        ends = ("/v1/messages", "Predict", "/invoke", "/invoke-with-response-stream")
+        return [r for r in self.requests if r.path.endswith(ends)]
 
     async def __aenter__(self) -> FakeAnthropic:
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
+        # Google Vertex AI's endpoint for Claude takes the same Messages body and stream; the
+        # model is in the path (`.../models/{model}:streamRawPredict`, or `:rawPredict`).
+        app.router.add_post("/{path:.+/publishers/anthropic/models/.+Predict}", self._messages)
+        # Amazon Bedrock's runtime: the same body, answered whole (`invoke`) or as an AWS event
+        # stream whose chunks carry the Messages stream's events (`invoke-with-response-stream`).
+        app.router.add_post("/model/{model}/invoke", self._bedrock)
+        app.router.add_post("/model/{model}/invoke-with-response-stream", self._bedrock)
         app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await self._runner.setup()
@@ -158,6 +190,50 @@ class FakeAnthropic:
         if not rec.body.get("stream"):
             return web.json_response(message)
         return await self._stream(request, message, blocks)
+
+    async def _bedrock(self, request: web.Request) -> web.StreamResponse:
+        """Bedrock's invoke APIs: the Messages answer, streamed as AWS event-stream chunks."""
+        await self._record(request)
+        turn = self._next_turn()
+        if turn.hang:
+            await asyncio.sleep(3600)
+        if turn.status is not None:
+            return web.json_response({"message": f"fake {turn.status}"}, status=turn.status)
+        blocks = self._blocks(turn)
+        message = {
+            "id": f"msg_fake_{len(self.requests)}",
+            "type": "message",
+            "role": "assistant",
+            "model": request.match_info["model"],
+            "content": blocks,
+            "stop_reason": "tool_use" if turn.tool_calls else "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": turn.input_tokens, "output_tokens": turn.output_tokens},
+        }
+        if not request.path.endswith("-stream"):
+            return web.json_response(message)
+        resp = web.StreamResponse(headers={"content-type": "application/vnd.amazon.eventstream"})
+        await resp.prepare(request)
+        for event in self._events(message, blocks):
+            await resp.write(_event_stream_chunk(event))
+        await resp.write_eof()
+        return resp
+
+    def _events(
+        self, message: dict[str, Any], blocks: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The Messages stream's events, as objects (the SSE and Bedrock encodings share them)."""
+        start = dict(message, content=[], stop_reason=None)
+        start["usage"] = dict(message["usage"], output_tokens=1)
+        events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
+        for index, block in enumerate(blocks):
+            for raw in self._block_events(index, block):
+                events.append(json.loads(raw.decode().split("data: ", 1)[1]))
+        delta = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+        usage = {"output_tokens": message["usage"]["output_tokens"]}
+        events.append({"type": "message_delta", "delta": delta, "usage": usage})
+        events.append({"type": "message_stop"})
+        return events
 
     def _blocks(self, turn: Turn) -> list[dict[str, Any]]:
         blocks: list[dict[str, Any]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sysconfig
 from pathlib import Path
@@ -154,3 +155,53 @@ def test_init_runs_as_the_installed_command(repo: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (repo / WORKFLOW_PATH).is_file()
+
+
+@pytest.mark.parametrize(
+    ("mode", "passes", "oidc"),
+    [
+        ("subscription", "claude-code-oauth-token", False),
+        ("api_key", "anthropic-api-key", False),
+        ("bedrock", "aws-role-arn", True),
+        ("vertex", "gcp-workload-identity-provider", True),
+    ],
+)
+def test_init_wires_each_way_to_pay(
+    repo: Path, mode: str, passes: str, oidc: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--path", str(repo), "--auth", mode]) == 0
+    workflow = yaml.safe_load((repo / WORKFLOW_PATH).read_text())
+    jobs = workflow["jobs"]
+    for name in ("first", "later"):
+        [step] = jobs[name]["steps"]
+        assert passes in step["with"], name
+        # Only a cloud mode's workflow may ask for an OIDC token, and only in the gates' jobs.
+        assert ("id-token" in jobs[name]["permissions"]) is oidc
+    assert not any("id-token" in jobs[n]["permissions"] for n in ("plan", "hints"))
+    if mode != "subscription":
+        assert "CLAUDE_CODE_OAUTH_TOKEN" not in (repo / WORKFLOW_PATH).read_text()
+    assert parse_config((repo / CONFIG_PATH).read_text()).auth == mode
+    out = capsys.readouterr().out
+    step = {"subscription": "CLAUDE_CODE_OAUTH_TOKEN", "api_key": "ANTHROPIC_API_KEY"}
+    step |= {"bedrock": "CANON_GATE_AWS_ROLE_ARN", "vertex": "CANON_GATE_GCP_PROJECT"}
+    assert step[mode] in out
+
+
+@pytest.mark.parametrize("mode", ["api_key", "bedrock", "vertex"])
+def test_each_auth_workflow_passes_actionlint_against_the_action(repo: Path, mode: str) -> None:
+    """The gates' `with:` keys must be inputs action.yml declares (actionlint checks a local
+    action's inputs), and the permissions and expressions well formed."""
+    import shutil
+
+    from tests.action.test_workflow import ACTION, PUBLISHED_ACTION, lint
+
+    assert main(["init", "--path", str(repo), "--auth", mode]) == 0
+    text = (repo / WORKFLOW_PATH).read_text()
+    pinned = {u for u in re.findall(r"uses: (\S+)", text) if PUBLISHED_ACTION.match(u)}
+    local = text
+    for uses in pinned:
+        local = local.replace(uses, "./action")
+    (repo / "action").mkdir()
+    shutil.copy(ACTION, repo / "action/action.yml")
+    (repo / WORKFLOW_PATH).write_text(local)
+    lint(cwd=repo)
