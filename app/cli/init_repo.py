@@ -70,6 +70,9 @@ limits:
   wall_time_seconds: 900
   # Paid sessions one head commit may start, re-runs included; past it a person must decide.
   sessions_per_head: 5
+  # Sessions the repository may start in a UTC day (counted from its ledger); null: no cap.
+  # Past it, an audit concludes action required with the time the count resets.
+  daily_sessions: null
 
 # Mechanical checks whose output the session reads as hints; they never set the verdict.
 # Each runs without a shell on the base branch's checkout, for example:
@@ -109,6 +112,11 @@ ledger: true
 
 # Keep one pull request comment, updated in place, that tracks the findings.
 comment: false
+
+# enforce: substantive findings fail the check. advisory, while you roll the gate out: findings
+# are annotated as usual, but the check concludes neutral ("would have failed") and never blocks;
+# the ledger records each verdict as advisory. Switch to enforce when the findings look right.
+mode: enforce
 
 # Offer a finding's suggested replacement as a one-click suggestion on the pull request's diff:
 # one review per audit run, each fix offered once, its comment edited when the finding resolves.

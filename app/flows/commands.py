@@ -18,7 +18,7 @@ from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
 from gidgethub.routing import Router
 
-from action.config import Waivers
+from action.config import AppConfig, Waivers
 from action.report import DEFAULT_GATE, Finding, check_name
 from app.edge import checks
 from app.edge.auth import COMMANDS
@@ -29,7 +29,7 @@ from app.events import IssueCommentEvent, PullRequest, Repository
 from app.flows.gates import conclude_aggregate
 from app.flows.governance import read_governance
 from app.flows.start import start_audit
-from app.judge import commands, grants, replies, verdict
+from app.judge import commands, grants, outcomes, replies, verdict
 from app.judge.checkrun import CheckRunResult
 from app.judge.conclude import Governance
 from app.judge.correlate import AuditKey, trigger_of
@@ -183,7 +183,7 @@ async def _change_waiver(
     blocker = grants.recompute_blocker(
         latest, head_sha=pull.head.sha, key=governance.key, active=running
     )
-    result = _recompute(history, latest, in_force) if latest and not blocker else None
+    result = _recompute(history, latest, in_force, config) if latest and not blocker else None
     if not _recorded(history, comment.html_url):
         record = _record(
             change,
@@ -266,7 +266,8 @@ async def _concluded_meanwhile(
         return None  # nothing concluded: the running audit reads this change when it does
     if grants.recompute_blocker(newest, head_sha=pull.head.sha, key=governance.key, active=False):
         return None
-    return newest, _recompute(history, newest, history.waivers_in_force(now)), governance
+    in_force = history.waivers_in_force(now)
+    return newest, _recompute(history, newest, in_force, governance.config), governance
 
 
 def _change(
@@ -333,9 +334,13 @@ def _changed(change: Waiver | Unwaiver, conclusion: str | None) -> str:
 
 
 def _recompute(
-    history: records.History, latest: records.AuditRecord, in_force: dict[str, Waiver]
+    history: records.History,
+    latest: records.AuditRecord,
+    in_force: dict[str, Waiver],
+    config: AppConfig,
 ) -> CheckRunResult:
     """The verdict of the latest recorded report under the changed waivers (no new session)."""
     previous = history.previous(latest.check_run_id, latest.report.run.gate)
     lifecycle = compare(previous.report if previous else None, latest.report, in_force)
-    return verdict.decide(latest.report, waivers=in_force, lifecycle=lifecycle)
+    result = verdict.decide(latest.report, waivers=in_force, lifecycle=lifecycle)
+    return outcomes.advisory(result) if config.mode == "advisory" else result

@@ -54,7 +54,7 @@ async def conclude_aggregate(
     once per cause, however often the delivery comes.
     """
     verdicts = await verdicts_now(ctx, gh, repo, key, governance)
-    result = aggregate(verdicts, links)
+    result = aggregate(verdicts, links, advisory=governance.config.mode == "advisory")
     anchor = replace(key, gate="", check=None, governance=governance.for_gate(DEFAULT_GATE).key)
     if anchor_id is not None:
         await checks.conclude(gh, repo, anchor_id, result)

@@ -29,6 +29,7 @@ from app.judge.checkrun import ACTIVE, RERUN, CheckRunResult
 from app.judge.correlate import AuditKey, parse_external_id, trigger_of
 from app.judge.merge_queue import is_queue_branch
 from app.judge.plan import plan_start
+from app.ledger.history import sessions_since
 
 log = logging.getLogger(__name__)
 router = Router()
@@ -81,6 +82,9 @@ async def start_audit(
     if refusal is None and plan.sessions_spent is not None:
         allowed = at_base.config.limits.sessions_per_head
         refusal = outcomes.session_limit(plan.sessions_spent, allowed)
+    cap = at_base.config.limits.daily_sessions
+    if refusal is None and cap is not None and plan.resume is None:
+        refusal = await _daily_cap(gh, repo, cap)
     if refusal is not None:
         # A repository may require the gates, or the structure check, one by one: each says so.
         refused = await post_concluded(ctx, gh, repo, key, at_base, lambda _: refusal)
@@ -139,6 +143,16 @@ async def _conclude_with_gates(
         found = parse_external_id(run.external_id)
         if found is not None and found.check == anchor.id and run.status in ACTIVE:
             await checks.conclude(gh, repo, run.id, result)
+
+
+async def _daily_cap(gh: GitHubAPI, repo: Repository, cap: int) -> CheckRunResult | None:
+    """Refuse the session when the repository has started `cap` today (UTC), by its ledger."""
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    spent = await sessions_since(gh, repo.full_name, midnight)
+    if spent < cap:
+        return None
+    return outcomes.daily_cap(spent, cap, midnight + timedelta(days=1))
 
 
 async def supersede(

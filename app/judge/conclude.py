@@ -206,6 +206,8 @@ def conclude(
         result = verdict.render_verdict(
             report, judged, lifecycle=lifecycle is not None, links=links, notes=notes
         )
+        if governance.config.mode == "advisory":
+            result = outcomes.advisory(result)
     else:
         judged, result = None, verdict.decide(report, links=links, notes=notes)
     record = None
@@ -227,6 +229,7 @@ def conclude(
             governance_key=governance.key,
             check_run_id=check_run.id,
             workflow_run_id=finished.workflow_run.id,
+            advisory=governance.config.mode == "advisory",
         )
     body = None
     if governance.config.comment and pr is not None and lifecycle is not None:

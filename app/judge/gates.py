@@ -10,17 +10,17 @@ when no gate was in scope. A ruleset that requires `canon-gate` keeps working.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from action.config import AppConfig
 from action.markdown import inline, shorten
 from action.report import DEFAULT_GATE, STRUCTURE, check_name, gate_job_name
 from app.events import CheckRun
-from app.judge import render
+from app.judge import outcomes, render
 from app.judge.checkrun import CheckRunResult, Conclusion
 from app.judge.correlate import parse_external_id
 from app.judge.links import Links
-from app.judge.outcomes import NOT_RUN_PREFIX
+from app.judge.outcomes import NOT_RUN_PREFIX, WOULD_HAVE_FAILED
 
 _NO_LINKS = Links()
 _PASSING = frozenset({"success", "neutral"})
@@ -99,8 +99,22 @@ def aggregate_conclusion(conclusions: Sequence[str | None]) -> Conclusion:
     return "neutral"
 
 
-def aggregate(verdicts: Sequence[GateVerdict], links: Links = _NO_LINKS) -> CheckRunResult:
-    """The `canon-gate` run over the gates: no annotations of its own; it links to the gates."""
+def _as_judged(v: GateVerdict) -> GateVerdict:
+    """An advisory gate's neutral "would have failed" counts as the failure it would be."""
+    if v.conclusion == "neutral" and v.title.startswith(WOULD_HAVE_FAILED):
+        return replace(v, conclusion="failure")
+    return v
+
+
+def aggregate(
+    verdicts: Sequence[GateVerdict], links: Links = _NO_LINKS, *, advisory: bool = False
+) -> CheckRunResult:
+    """The `canon-gate` run over the gates: no annotations of its own; it links to the gates.
+
+    In `mode: advisory` a failing aggregate concludes neutral, saying it would have failed.
+    """
+    shown = verdicts
+    verdicts = [_as_judged(v) for v in verdicts]
     conclusion = aggregate_conclusion([v.conclusion for v in verdicts])
     failed = [v.gate for v in verdicts if v.conclusion not in (*_PASSING, "action_required", None)]
     waiting = [v.gate for v in verdicts if v.conclusion in (None, "action_required")]
@@ -125,14 +139,15 @@ def aggregate(verdicts: Sequence[GateVerdict], links: Links = _NO_LINKS) -> Chec
         render.headline(icon, title),
         "This check combines the repository's gates; each gate's own check run holds its "
         "findings. A ruleset may require this check, or the gates one by one.",
-        "\n".join(["| Gate | Conclusion | Verdict |", "| --- | --- | --- |", *map(row, verdicts)]),
+        "\n".join(["| Gate | Conclusion | Verdict |", "| --- | --- | --- |", *map(row, shown)]),
         links.markdown(),
     ]
-    return CheckRunResult(
+    result = CheckRunResult(
         conclusion=conclusion,
         title=shorten(title, render.MAX_TITLE),
         summary=render.page(parts, links),
     )
+    return outcomes.advisory(result) if advisory else result
 
 
 def ready_to_run(verdicts: Sequence[GateVerdict], config: AppConfig) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ Pure, like the verdict: each returns a `CheckRunResult`, and none of them is eve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from action.config import CONFIG_PATH
@@ -269,4 +270,38 @@ def needs_unmet(
         conclusion="action_required",
         title=shorten(NOT_RUN_PREFIX + said, render.MAX_TITLE),
         summary=render.page(parts, links),
+    )
+
+
+# An advisory verdict's title begins so: the aggregate reads it as the failure it would be.
+WOULD_HAVE_FAILED = "Would have failed: "
+
+
+def advisory(result: CheckRunResult) -> CheckRunResult:
+    """A failing verdict in `mode: advisory`: neutral, saying it would have failed; the same
+    annotations, so the findings are seen, but nothing blocks while the gate rolls out."""
+    if result.conclusion != "failure":
+        return result
+    note = (
+        "Advisory mode: this verdict would have failed the check. It concludes neutral while "
+        f"`mode: advisory` is set in `{CONFIG_PATH}`; set `mode: enforce` to let it block."
+    )
+    title = shorten(WOULD_HAVE_FAILED + result.title, render.MAX_TITLE)
+    return replace(result, conclusion="neutral", title=title).with_note(note)
+
+
+def daily_cap(spent: int, cap: int, resets_at: datetime) -> CheckRunResult:
+    """Conclude `action_required` when the repository has started its sessions for the day."""
+    when = resets_at.strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        render.headline("✋", "Not evaluated: the repository's daily session cap is reached"),
+        f"This repository has started {spent} audit sessions today (UTC), and "
+        f"`limits.daily_sessions` in `{CONFIG_PATH}` allows {cap}. No more start until the count "
+        f"resets at {when}; then press **Re-run**, or raise the cap on the default branch. The "
+        "merge stays blocked until an audit passes.",
+    ]
+    return CheckRunResult(
+        conclusion="action_required",
+        title=f"Not evaluated: {spent} of {cap} daily sessions used; resets {when}",
+        summary=render.page(parts, _NO_LINKS),
     )

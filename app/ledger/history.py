@@ -16,6 +16,7 @@ from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
 from app.ledger.records import (
+    AUDIT_SUBJECT,
     STAMP,
     AuditRecord,
     History,
@@ -212,3 +213,34 @@ async def _read_blob(gh: GitHubAPI, repo: str, sha: str) -> str:
     blob = await _get(gh, f"/repos/{repo}/git/blobs/{sha}")
     raw = base64.b64decode(blob["content"]) if blob.get("encoding") == "base64" else blob["content"]
     return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+
+
+async def sessions_since(gh: GitHubAPI, repo: str, since: datetime, *, pages: int = 50) -> int:
+    """The audits the ledger recorded since `since` (each a session), from the branch's commit
+    list: one commit per record, newest first, its subject naming an audit. An audit out of its
+    gate's scope started no session, and is not counted. A forged commit can only raise the count
+    (the cap then refuses sooner, never passes); `pages` of 100 bound the reads.
+    """
+    count = 0
+    for page in range(1, pages + 1):
+        try:
+            data: Any = await gh.getitem(
+                f"/repos/{repo}/commits{{?sha,since,per_page,page}}",
+                url_vars={
+                    "sha": BRANCH,
+                    "since": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "per_page": "100",
+                    "page": str(page),
+                },
+            )
+        except BadRequest as exc:
+            if exc.status_code in {HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT}:
+                return count  # no branch yet: nothing recorded
+            raise
+        for item in data:
+            subject = str(item["commit"]["message"]).split("\n", 1)[0]
+            if subject.startswith(AUDIT_SUBJECT) and "not in scope" not in subject:
+                count += 1
+        if len(data) < 100:
+            break
+    return count

@@ -51,6 +51,8 @@ class AuditRecord(_Record):
     cosmetic: int = 0
     waived: list[str] = Field(default_factory=list)
     report: Report
+    # Concluded in `mode: advisory`: a failing verdict was recorded (and shown) as neutral.
+    advisory: bool = False
     # A merge group's head ref, when the audit was of a merge queue's group: its record lives in
     # the PR's `groups/` folder, apart from the PR's own audits (their lifecycle and waivers).
     group: str | None = None
@@ -202,6 +204,7 @@ def audit_record(
     check_run_id: int | None = None,
     workflow_run_id: int | None = None,
     at: datetime | None = None,
+    advisory: bool = False,
 ) -> AuditRecord:
     """Build the record of one concluded audit; explicit values win over the report's own.
 
@@ -227,6 +230,7 @@ def audit_record(
         cosmetic=cosmetic,
         waived=sorted(waived),
         report=report,
+        advisory=advisory,
     )
 
 
@@ -297,6 +301,10 @@ def record_path(record: Record) -> str:
     return f"{prefix}/{folder}/{_stamp(record.recorded_at)}-{record.head_sha[:7]}-{run}.json"
 
 
+# Every audit record's commit subject begins so (`history.sessions_since` counts them).
+AUDIT_SUBJECT = "canon-gate: PR #"
+
+
 def commit_message(record: Record) -> str:
     """Say what happened, in a subject line a person can scan in the branch's history."""
     if isinstance(record, WaiverRecord | UnwaiverRecord):
@@ -310,8 +318,13 @@ def commit_message(record: Record) -> str:
         )
         return f"{subject}\n\n{reason}{expires}Head: {record.head_sha}\n"
     outcome = f"{record.substantive} substantive" if record.report.evaluated else "not evaluated"
-    what = f"PR #{record.pr} merge group" if record.group else f"PR #{record.pr}"
-    subject = f"canon-gate: {what} @ {record.head_sha[:7]} {record.conclusion}, {outcome}"
+    if record.report.out_of_scope:
+        outcome = "not in scope"
+    if record.advisory:
+        outcome += " (advisory)"
+    what = f"{record.pr} merge group" if record.group else str(record.pr)
+    verdict = f"{record.head_sha[:7]} {record.conclusion}, {outcome}"
+    subject = f"{AUDIT_SUBJECT}{what} @ {verdict}"
     lines = [f"Head: {record.head_sha}", f"Base: {record.base_sha or 'unknown'}"]
     if record.check_run_id is not None:
         lines.append(f"Check run: {record.check_run_id}")

@@ -214,7 +214,8 @@ async def create_commit(request: web.Request) -> web.Response:
     parents = list(body.get("parents") or [])
     if any(p not in repo.store.commits for p in parents):
         raise unprocessable("Parent SHA does not exist or is not a commit object")
-    author = dict(body.get("author") or AUTHOR)
+    # Without an author, GitHub credits the token's identity and dates the commit now.
+    author = dict(body.get("author") or {k: v for k, v in AUTHOR.items() if k != "date"})
     author.setdefault("date", fake_of(request).clock.iso())
     sha = repo.store.put_commit(body["tree"], parents, body["message"], author)
     return web.json_response(commit_json(repo, sha), status=201)
@@ -227,3 +228,36 @@ async def get_commit(request: web.Request) -> web.Response:
     if sha not in repo.store.commits:
         raise not_found()
     return web.json_response(commit_json(repo, sha))
+
+
+@routes.get(BASE + "/commits")
+async def list_commits(request: web.Request) -> web.Response:
+    """List commits from a branch or SHA, newest first, as GitHub does: first parents, filtered
+    by `since` (the author date), paginated by `per_page` and `page`."""
+    repo = require_repo(request, "contents", "read")
+    start = request.query.get("sha") or repo.default_branch
+    tip = start if start in repo.store.commits else repo.head(start)
+    if tip is None:
+        raise not_found()
+    since = request.query.get("since")
+    per_page = int(request.query.get("per_page", "30"))
+    page = int(request.query.get("page", "1"))
+    listed: list[dict[str, Any]] = []
+    sha: str | None = tip
+    while sha is not None:
+        commit = repo.store.commits[sha]
+        if since is None or str(commit.author.get("date", "")) >= since:
+            listed.append(
+                {
+                    "sha": sha,
+                    "node_id": f"C_{sha}",
+                    "url": f"{api(repo)}/commits/{sha}",
+                    "html_url": f"https://github.com/{repo.full_name}/commit/{sha}",
+                    "commit": commit_json(repo, sha),
+                    "parents": [
+                        {"sha": p, "url": f"{api(repo)}/commits/{p}"} for p in commit.parents
+                    ],
+                }
+            )
+        sha = commit.parents[0] if commit.parents else None
+    return web.json_response(listed[(page - 1) * per_page : page * per_page])
