@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from action.config_errors import duplicate_keys, explain, line_of, yaml_problem
 from action.errors import CanonGateError
 
 CONFIG_PATH = ".github/canon-gate.yml"
@@ -38,8 +39,10 @@ class ConfigError(CanonGateError, ValueError):
 
 
 class _Section(BaseModel):
-    # Unknown keys are errors: a misspelt key silently ignored would weaken the gate.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are errors: a misspelt key silently ignored would weaken the gate. Strict: a
+    # value of another type is refused, never coerced (`ledger: "yes"` is not `true`, and
+    # `comment: 1` is not either); only a whole number is taken where a number is asked for.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 # A commit SHA in full: a source pinned to one never changes what governs.
@@ -105,8 +108,6 @@ class Limits(_Section):
     wall_time_seconds: int = Field(default=900, ge=10, le=SESSION_WALL_TIME_MAX)
     # Paid sessions one head may start, re-runs included; past it, audits need a person.
     sessions_per_head: int = Field(default=5, ge=1, le=100)
-    # Sessions the repository may start in a UTC day, counted from its ledger; None: no cap.
-    daily_sessions: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class Hint(_Section):
@@ -310,9 +311,6 @@ class AppConfig(_View):
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.
     comment: bool = False
-    # `advisory` while rolling out: findings are annotated as usual, but a verdict that would
-    # fail concludes neutral ("would have failed"), and the ledger records it so.
-    mode: Literal["enforce", "advisory"] = "enforce"
     # Findings' suggested replacements on lines of the PR's diff, as one-click suggestions in one
     # review per audit run (all its gates); each withdrawn once its finding resolves.
     suggestions: bool = True
@@ -330,28 +328,9 @@ APP_KEYS = frozenset(AppConfig.model_fields)
 SHARED_KEYS = ACTION_KEYS & APP_KEYS
 Config.other_plane = APP_KEYS - SHARED_KEYS
 AppConfig.other_plane = ACTION_KEYS - SHARED_KEYS
+# Every top-level key, in the order the file documents them: what an unknown key is offered.
+TOP_LEVEL_KEYS = tuple(dict.fromkeys([*Config.model_fields, *AppConfig.model_fields]))
 View = TypeVar("View", bound=_View)
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Follow a pydantic error location through the YAML node tree to a 1-based line."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == part), None)
-            if match is None:
-                # An unknown key: point at the key itself.
-                key = next((k for k, _ in node.value if k.value == part), None)
-                return key.start_mark.line + 1 if key is not None else line
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
-            node = node.value[part]
-        else:
-            return line
-        line = node.start_mark.line + 1
-    return line
 
 
 def parse_config(
@@ -359,18 +338,21 @@ def parse_config(
     source: str = CONFIG_PATH,
     view: type[View] = Config,  # type: ignore[assignment]
 ) -> View:
-    """Parse and validate one plane's view of config text; raise ConfigError naming key and line."""
+    """Parse and validate one plane's view of config text; raise ConfigError naming the key and
+    the line of each problem, in the author's words (`action.config_errors`)."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}:{where} is not valid YAML: {exc}") from None
+        raise ConfigError(yaml_problem(exc, text, source)) from None
     if data is None:
         return view()
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: line 1: the config must be a mapping of keys")
+    # YAML keeps the last of two equal keys: the first would be silently ignored.
+    twice = duplicate_keys(node)
+    if twice:
+        raise ConfigError("\n".join(f"{source}: line {n}: {why}" for n, why in twice))
     try:
         return view.model_validate(data)
     except ValidationError as exc:
@@ -380,8 +362,9 @@ def parse_config(
                 p for p in err["loc"] if not isinstance(p, str) or not p.startswith("function")
             )
             key = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(node, loc)
-            problems.append(f"{source}: line {line}: `{key}`: {err['msg']}")
+            line = line_of(node, loc)
+            why = explain({**err, "loc": loc}, view, TOP_LEVEL_KEYS)
+            problems.append(f"{source}: line {line}: `{key}`: {why}")
         raise ConfigError("\n".join(problems)) from None
 
 
