@@ -42,8 +42,15 @@ class RawEvidence(_Loose):
 
 
 class RawFix(_Loose):
-    description: str
-    replacement: str | None = None
+    description: str = Field(description="What to change, in a sentence.")
+    replacement: str | None = Field(
+        default=None,
+        description=(
+            "The new text of exactly the finding's lines (start_line to end_line of path, in the "
+            "PR head), whole lines, offered to the reviewer as a one-click suggestion; omit it "
+            "when the fix is not a replacement of those lines."
+        ),
+    )
 
 
 class RawFinding(_Loose):
