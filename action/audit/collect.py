@@ -7,6 +7,10 @@ gate's own means the model judged without seeing what it needed. Each is not eva
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
 from action.audit.findings import InvalidResult, dedupe, parse_result, to_finding
 from action.audit.prepare import Prepared
 from action.report import ErrorKind, Report, ToolDenial, Usage
@@ -21,6 +25,46 @@ _STOPS = {
     "on every retry",
     "error_during_execution": "the session failed while running",
 }
+# The network errors the CLI names (Node's codes), and what each says about the endpoint.
+_UNREACHABLE = re.compile(
+    r"\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH)\b"
+)
+_NETWORK = {
+    "ECONNREFUSED": "refused the connection",
+    "ENOTFOUND": "has a host name that was not found",
+    "EAI_AGAIN": "has a host name that could not be looked up",
+}
+# The variables that choose the session's model endpoint, most specific first.
+ENDPOINT_VARIABLES = (
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "ANTHROPIC_VERTEX_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+)
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))[:200]
+
+
+def unreachable(texts: list[str], env: Mapping[str, str]) -> str | None:
+    """Why the model endpoint could not be reached, and what to check, or None if it was."""
+    found = next((m.group(1) for t in texts if (m := _UNREACHABLE.search(t))), None)
+    if found is None:
+        return None
+    what = f"the model endpoint {_NETWORK.get(found, 'could not be reached')} ({found})"
+    name = next((n for n in ENDPOINT_VARIABLES if env.get(n)), None)
+    if name is None:
+        return (
+            f"{what}: ANTHROPIC_BASE_URL is not set, so this was Anthropic's own API; check the "
+            "network, a firewall or a proxy (HTTPS_PROXY), or set ANTHROPIC_BASE_URL to the "
+            "endpoint to use"
+        )
+    return (
+        f"{what}: {name} is {_without_userinfo(env[name])}; check that the endpoint it names is "
+        f"running and reachable, or unset {name} to use the provider's own"
+    )
 
 
 def fail(report: Report, error: str, kind: ErrorKind = ErrorKind.SESSION) -> Report:
@@ -28,8 +72,14 @@ def fail(report: Report, error: str, kind: ErrorKind = ErrorKind.SESSION) -> Rep
     return report.model_copy(update={"error": error, "error_kind": kind})
 
 
-def outcome_error(out: SessionOutcome, own_tools: frozenset[str]) -> str | None:
-    """Decide whether the session completed; return why not. Never trust `subtype` alone."""
+def outcome_error(
+    out: SessionOutcome, own_tools: frozenset[str], env: Mapping[str, str] | None = None
+) -> str | None:
+    """Decide whether the session completed; return why not. Never trust `subtype` alone.
+
+    `env` is the session's environment: a model endpoint that could not be reached is named
+    by the variable that chose it.
+    """
     if out.timed_out:
         return "the session hit the wall-clock limit and was killed"
     status = out.api_error_status
@@ -39,16 +89,22 @@ def outcome_error(out: SessionOutcome, own_tools: frozenset[str]) -> str | None:
         return "the model quota or rate limit is exhausted (HTTP 429); re-run later"
     if status is not None:
         return f"the model API failed (HTTP {status})"
+    texts = [out.exception or "", out.result_text or "", *out.errors, *out.assistant_errors]
+    if (out.exception or out.is_error) and (why := unreachable(texts, env or {})) is not None:
+        return why
     if out.exception and out.subtype is None:
         # The SDK's message runs on with a stderr pointer; its first line says what happened.
         return f"the session failed before a result: {out.exception.splitlines()[0][:300]}"
     if out.is_error or (out.subtype and out.subtype != "success"):
         # An API failure says "success" with is_error; the CLI's own text is in `result`.
-        fallback = "the model API call failed" if out.subtype == "success" else None
-        what = _STOPS.get(out.subtype or "") or fallback or "the session ended with an error"
+        if out.subtype == "success":
+            what = "the model API call failed"
+        else:
+            stop = _STOPS.get(out.subtype or "") or "the session ended with an error"
+            what = f"{stop} ({out.subtype})" if out.subtype else stop
         reasons = out.errors or [out.result_text or "", *out.assistant_errors]
         detail = "; ".join(r for r in reasons if r)[:300]
-        return f"{what} ({out.subtype}){': ' + detail if detail else ''}"
+        return f"{what}{': ' + detail if detail else ''}"
     if out.num_turns == 0:
         return "the session ran zero turns"
     denied = {str(d.get("tool_name")) for d in out.permission_denials} & own_tools
@@ -81,7 +137,7 @@ def collect(prepared: Prepared, out: SessionOutcome, report: Report) -> Report:
     report = report.model_copy(
         update={"run": run, "hints": prepared.hints, "structure": prepared.structure}
     )
-    error = outcome_error(out, prepared.own_tools)
+    error = outcome_error(out, prepared.own_tools, prepared.spec.env)
     if error is not None:
         return fail(report, error)
     try:
