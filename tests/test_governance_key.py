@@ -153,3 +153,23 @@ async def test_a_ref_the_app_cannot_resolve_fails_closed_and_says_to_pin_it(
     # No runner records this: whatever it fetched, its key differs.
     for commit in (source.head("main") or "", "f" * 40):
         assert found.key != governance_key(replace(found.governs, sources=(("klappy://", commit),)))
+
+
+async def test_an_unresolved_source_is_said_in_the_verdict(
+    fake_github: FakeGitHub, session: aiohttp.ClientSession
+) -> None:
+    """The key can never match, so the audit is not judged; the summary says why, and to pin."""
+    from app.flows.governance import read_governance
+    from app.judge import outcomes
+
+    client, _ = sourced(fake_github, "no-such-ref")
+    token = fake_github.installation_token(7001, repository_ids=[client.id])
+    gh = GitHubAPI(session, "tests", oauth_token=token, base_url=fake_github.base_url)
+    repo = Repository(id=client.id, full_name=client.full_name)
+    governance = await read_governance(gh, repo, None, client.head("main") or "", seal=None)  # type: ignore[arg-type]
+    [note] = governance.notes
+    assert "pin `ref` to a full commit SHA" in note
+    shown = outcomes.not_evaluated(
+        "the report's governance key is not the App's", notes=governance.notes
+    )
+    assert "pin \\`ref\\` to a full commit SHA in \\`canon.sources\\`" in shown.summary

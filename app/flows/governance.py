@@ -50,6 +50,9 @@ async def read_governance(
         if at_base.problem
         else []
     )
+    # A canon source whose ref the App could not resolve: no report's key can match this one,
+    # so the audit is never judged; say why, and what to do.
+    notes += list(at_base.unresolved)
     history = None
     if at_base.config.ledger and pr is not None:
         try:

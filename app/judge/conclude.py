@@ -187,7 +187,7 @@ def conclude(
     manual = check_run_id_of(finished.workflow_run.display_title) is None
     report = usable_report(finished, governance.key, manual=manual)
     if isinstance(report, str):
-        return Outcome(outcomes.not_evaluated(report, links=links))
+        return Outcome(outcomes.not_evaluated(report, links=links, notes=governance.notes))
     check_run, history = finished.check_run, governance.history
     key = parse_external_id(check_run.external_id)
     pr = report.run.pr or (key.pr if key else None)
