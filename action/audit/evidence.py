@@ -1,8 +1,9 @@
 """Verify evidence quotes against their cited source before they are reported.
 
 A quote citing a canon URI (or a canon path) is looked for in that document's text at the base
-commit (a canon source's document, at the source's commit); a quote citing any other path, in
-that file in the PR head (then the merge-base and the base, for deleted lines). Matching ignores
+commit (a canon source's document, at the source's commit), then in the PR's own edit of it; a
+quote citing any other path, in that file in the PR head (then the merge-base and the base, for
+deleted lines). Matching ignores
 differences of whitespace and case, and a leading diff marker per line. Unverifiable quotes are
 kept, marked `verified=False`: the App shows them as such, and the finding's fingerprint never
 rests on them while a verified quote exists.
@@ -94,14 +95,23 @@ class Sources:
     # Where the PR's diff starts (dir, sha), when it is not the base: a deleted file's old text.
     merge_base: tuple[Path, str | None] | None = None
 
-    def lookup(self, source: str) -> tuple[str, str | None] | None:
-        """Return the text a source names and the commit it was read at."""
+    def candidates(self, source: str) -> list[tuple[str, str | None]]:
+        """The texts a source may name, each with the commit it was read at, in order.
+
+        A canon document first as it governs (at the base, or its source's commit), then as the
+        PR has it (a quote from the PR's own edit of that document); any other path in the PR
+        head, then the merge-base and the base (deleted lines).
+        """
+        found: list[tuple[str, str | None]] = []
         doc = self.canon.get(source)
+        rel = source.removeprefix("./")
         if doc is not None:
             # A canon source's document was read at that source's commit, not the base's.
-            found = self.canon.source_of(doc)
-            return doc.text, found[0].commit if found is not None else self.base_sha
-        rel = source.removeprefix("./")
+            origin = self.canon.source_of(doc)
+            found.append((doc.text, origin[0].commit if origin is not None else self.base_sha))
+            if origin is not None:
+                return found
+            rel = doc.path
         roots = [(self.head_dir, self.head_sha), (self.base_dir, self.base_sha)]
         if self.merge_base is not None:
             roots.insert(1, self.merge_base)
@@ -109,19 +119,32 @@ class Sources:
             path = (root / rel).resolve()
             if root.resolve() in path.parents and path.is_file():
                 try:
-                    return path.read_text(encoding="utf-8"), sha
+                    found.append((path.read_text(encoding="utf-8"), sha))
                 except (OSError, UnicodeDecodeError):
-                    return None
+                    continue
+        return found
+
+    def lookup(self, source: str) -> tuple[str, str | None] | None:
+        """Return the text a source names first, and the commit it was read at."""
+        found = self.candidates(source)
+        return found[0] if found else None
+
+    def find(self, source: str, quote: str) -> tuple[str | None, Located] | None:
+        """Where a quote sits in the first of its source's texts that holds it, and that text's
+        commit; None when none does."""
+        for text, commit in self.candidates(source):
+            where = locate(text, quote)
+            if where is not None:
+                return commit, where
         return None
 
 
 def verify(evidence: Evidence, sources: Sources) -> Evidence:
     """Return the evidence with `verified`, `line` and `commit` set from its source."""
-    found = sources.lookup(evidence.source)
+    found = sources.find(evidence.source, evidence.quote)
     if found is None:
-        return evidence.model_copy(update={"verified": False})
-    text, commit = found
-    where = locate(text, evidence.quote)
-    if where is None:
+        first = sources.lookup(evidence.source)
+        commit = first[1] if first is not None else None
         return evidence.model_copy(update={"verified": False, "commit": commit})
+    commit, where = found
     return evidence.model_copy(update={"verified": True, "line": where.line, "commit": commit})

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from action.audit.evidence import Located, Sources, locate, normalised_quote, verify
+from action.audit.evidence import Located, Sources, normalised_quote, verify
 from action.errors import CanonGateError
 from action.report import (
     DEFAULT_GATE,
@@ -156,10 +156,10 @@ def anchor(evidence: list[Evidence], location: Location, sources: Sources) -> st
 
 def _located(evidence: Evidence, sources: Sources) -> tuple[str, Located] | None:
     """The anchor key of a quote (its source and the sentence it rests on), and where it sits."""
-    found = sources.lookup(evidence.source)
-    where = locate(found[0], evidence.quote) if found is not None else None
-    if found is None or where is None:
+    found = sources.find(evidence.source, evidence.quote)
+    if found is None:
         return None
+    _, where = found
     doc = sources.canon.get(evidence.source)
     source = doc.uri if doc is not None else head_relative(evidence.source, sources)
     return f"{source}\x1e{where.anchor}", where

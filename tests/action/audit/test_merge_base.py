@@ -165,3 +165,28 @@ async def test_hints_are_told_where_the_prs_diff_starts(tmp_path: Path) -> None:
     assert result.output.strip() == str(merge_base)
     (older,) = await run_hints([hint], base, head, os.environ["PATH"])
     assert older.output.strip() == str(base)
+
+
+def test_a_quote_from_the_prs_own_edit_of_a_canon_document_is_verified(tmp_path: Path) -> None:
+    """Canon the PR edits is itself under review: a quote of its new text, cited by the
+    document's URI or path, is found in the PR head (and says so by its commit)."""
+    from action.audit.evidence import verify
+    from action.canon.checkout import Checkout
+    from action.canon.model import load_canon
+    from action.report import Evidence
+    from tests.action.support import make_checkouts
+
+    base, head = make_checkouts(tmp_path)
+    rule = "canon/principles/vodka-architecture.md"
+    (head / rule).write_text((base / rule).read_text() + "\nA brand-new sentence the PR adds.\n")
+    canon = load_canon(Checkout(base, skip=[base / ".canon-gate"]), ["canon"])
+    sources = Sources(canon, base, head, "b" * 40, "h" * 40)
+    for cited in ("klappy://canon/principles/vodka-architecture", rule):
+        new = verify(Evidence(quote="a brand-new sentence the PR adds", source=cited), sources)
+        assert (new.verified, new.commit) == (True, "h" * 40), cited
+        old = verify(
+            Evidence(quote="Governance is fetched, never hardcoded", source=cited), sources
+        )
+        assert (old.verified, old.commit) == (True, "b" * 40), cited
+        nowhere = verify(Evidence(quote="words in neither version", source=cited), sources)
+        assert (nowhere.verified, nowhere.commit) == (False, "b" * 40), cited
