@@ -141,6 +141,12 @@ def session_figures(run: RunInfo, vote: VerificationRun | None = None) -> str:
         ("Canon", canon),
         ("Head", _value(run.head_sha, 40)),
     ]
+    if run.canon_sources:
+        # Whoever controls a source's repository controls what governs: name each commit read.
+        said = ", ".join(
+            f"{s.prefix} {s.repo}@{(s.commit or 'not fetched')[:12]}" for s in run.canon_sources
+        )
+        rows.append(("Canon sources", cell(said, 300)))
     if run.persona:
         rows.append(("Persona", cell(", ".join(p.uri for p in run.persona), 200)))
     if vote is not None:

@@ -19,3 +19,12 @@ def test_the_job_summary_and_the_check_run_render_a_finding_alike() -> None:
     # Both carry the same figures table too.
     assert "| Cost (API-equivalent) |" in markdown(audited)
     assert "| Cost (API-equivalent) |" in verdict.decide(audited).summary
+
+
+def test_the_figures_name_each_canon_sources_commit() -> None:
+    from action.render import session_figures
+    from action.report import CanonSourceRun, RunInfo
+
+    source = CanonSourceRun(prefix="klappy://", repo="klappy/oddkit", ref="main", commit="a" * 40)
+    shown = session_figures(RunInfo(canon_sources=[source]))
+    assert "| Canon sources | klappy:// klappy/oddkit@aaaaaaaaaaaa |" in shown
