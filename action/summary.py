@@ -1,8 +1,8 @@
-"""Render a report for people: job-summary markdown and the CLI's plain table."""
+"""Render a report for people: the job summary's markdown, and the outcome CI gives it."""
 
 from __future__ import annotations
 
-from action.markdown import cell, inline, shorten
+from action.markdown import cell, inline
 from action.render import findings_table, hints_section, session_figures, structure_table, tables
 from action.report import STRUCTURE, Report, check_name
 
@@ -50,26 +50,3 @@ def outcome(report: Report) -> str:
     if report.run.gate == STRUCTURE and report.evaluated:
         return "fail" if report.structure else "pass"
     return report.status
-
-
-def table(report: Report) -> str:
-    """A plain-text table for the terminal."""
-    said = outcome(report)
-    out = [f"{check_name(report.run.gate)}: {_STATUS.get(said, said.replace('_', ' '))}"]
-    if report.error:
-        out.append(f"reason: {report.error}")
-    for problem in report.structure or []:
-        out.append(f"structure: {problem.path}:{problem.line}: {problem.rule}: {problem.message}")
-    rows = [("ID", "CLASS", "KIND", "LOCATION", "CLAIM")]
-    for f in report.findings:
-        where = f"{f.location.path}:{f.location.start_line}"
-        rows.append((f.id, f.classification.value, f.kind.value, where, shorten(f.claim, 70)))
-    if len(rows) > 1:
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        for r in rows:
-            out.append(
-                "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4]
-            )
-    for d in report.run.denials:
-        out.append(f"denied: {d.tool} {d.target} ({d.reason})")
-    return "\n".join(out)

@@ -12,6 +12,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from action.audit.collect import collect, fail
@@ -19,6 +20,7 @@ from action.audit.hints import HintsUnavailable
 from action.audit.inputs import AuditInputs, awaiting_approval
 from action.audit.needs import load_need_reports
 from action.audit.prepare import load_base_canon, prepare, scoped_changes
+from action.audit.progress import Progress, Silent
 from action.audit.prompt import persona_docs
 from action.audit.redact import Redactor, secret_values
 from action.audit.verify import vote
@@ -40,8 +42,11 @@ async def run_audit(
     env: Mapping[str, str],
     harness: Harness,
     work_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> Report:
-    """Audit one PR; `env` is the parent environment (credentials come only from it)."""
+    """Audit one PR; `env` is the parent environment (credentials come only from it).
+    `progress` hears how it goes, up to the report (by default nothing does)."""
+    progress = progress or Silent()
     started = time.monotonic()
     run = RunInfo(
         repo=inputs.repo,
@@ -58,7 +63,7 @@ async def run_audit(
     report = Report(run=run)
     try:
         with tempfile.TemporaryDirectory(prefix="canon-gate-", dir=work_dir) as tmp:
-            report = await _audit(inputs, env, harness, Path(tmp), report)
+            report = await _audit(inputs, env, harness, Path(tmp), report, progress)
     except Exception as exc:  # the last line of fail-closed: a bug still yields a report
         log.exception("audit.crashed")
         report = fail(report, f"canon-gate failed: {type(exc).__name__}", ErrorKind.CRASH)
@@ -66,7 +71,9 @@ async def run_audit(
     report = report.model_copy(
         update={"run": report.run.model_copy(update={"duration_ms": elapsed})}
     )
-    return Redactor(secret_values(dict(env))).report(report)
+    report = Redactor(secret_values(dict(env))).report(report)
+    progress.done(report)
+    return report
 
 
 def _safe_cli_version() -> str | None:
@@ -77,7 +84,12 @@ def _safe_cli_version() -> str | None:
 
 
 async def _audit(
-    inputs: AuditInputs, env: Mapping[str, str], harness: Harness, tmp: Path, report: Report
+    inputs: AuditInputs,
+    env: Mapping[str, str],
+    harness: Harness,
+    tmp: Path,
+    report: Report,
+    progress: Progress,
 ) -> Report:
     try:
         config = load_config(inputs.base_dir)
@@ -150,8 +162,10 @@ async def _audit(
         persona_docs(canon, persona_of(config, gate), gate)
     except CanonProblem as exc:
         return fail(report, str(exc), ErrorKind.CONFIG)
+    progress.canon_loaded(gate, len(canon.docs) + sum(len(c.docs) for _, c in canon.sources))
     # Scope is free: a change that touches none of the gate's paths needs no session.
     changes = scoped_changes(inputs, seen)
+    progress.in_scope(gate, len(changes))
     if not changes:
         return report.model_copy(update={"out_of_scope": True})
     # Built before any work so a missing credential never spawns a session.
@@ -182,13 +196,18 @@ async def _audit(
     except CanonProblem as exc:
         # An empty or misconfigured canon is never a silent pass: a person must fix it.
         return fail(report, str(exc), ErrorKind.CONFIG)
-    outcome = await harness.run(prepared.spec)
+    limits = seen.limits
+    progress.session_started(gate, limits.max_turns, limits.wall_time_seconds)
+    spec = replace(prepared.spec, on_turn=lambda turns: progress.turn(gate, turns))
+    outcome = await harness.run(spec)
     persona = [
         PersonaRun(uri=uri, path=path, commit=_commit_of(uri, inputs.base_sha, fetched))
         for uri, path, _ in prepared.persona
     ]
     report = collect(prepared, outcome, _with_run(report, persona=persona))
     # Before a finding blocks, the vote (when the config asks for one) may refute it.
+    if seen.verify.votes and any(f.blocks for f in report.findings):
+        progress.voting(gate, seen.verify.votes)
     return await vote(report, prepared, inputs, seen, env, harness, tmp / "votes")
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,6 +44,8 @@ class SessionSpec:
     max_budget_usd: float
     wall_seconds: float
     model: str | None = None
+    # Told the number of the model's turns so far, as each new one starts (progress only).
+    on_turn: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -152,11 +155,17 @@ class SdkHarness:
         async def prompt() -> Any:
             yield {"type": "user", "message": {"role": "user", "content": spec.user_prompt}}
 
+        # One turn is one model message, which the CLI may deliver in several parts.
+        turns: set[str | int] = set()
         async for message in query(prompt=prompt(), options=self.options(spec)):
             if isinstance(message, AssistantMessage):
                 # The CLI labels the messages it makes up itself (API errors) "<synthetic>".
                 if message.model and message.model != SYNTHETIC_MODEL:
                     out.model = message.model
+                    turn = message.message_id or len(turns)
+                    if spec.on_turn is not None and turn not in turns:
+                        turns.add(turn)
+                        spec.on_turn(len(turns))
                 if message.error:
                     out.assistant_errors.append(str(message.error))
             elif isinstance(message, ResultMessage):

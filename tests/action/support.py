@@ -200,6 +200,13 @@ async def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     return proc.returncode or 0, out.decode() + err.decode()[-2000:]
 
 
+def json_out(output: str) -> Any:
+    """The JSON document a command printed on stdout, from `run_cli`'s output (stdout first,
+    then the end of stderr, where `canon-gate audit` names what governs)."""
+    document, _ = json.JSONDecoder().raw_decode(output.lstrip())
+    return document
+
+
 def assert_no_secrets(fake: FakeAnthropic, report: Report | None = None) -> None:
     """No secret value in any request body, and none in the report."""
     for request in fake.requests:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from action.report import Report
 from tests.action.support import (
     OAUTH,
     changed_files,
+    json_out,
     make_checkouts,
     run_cli,
     system_text,
@@ -98,7 +98,7 @@ async def test_audit_of_the_working_tree_ignores_ignored_files(tmp_path: Path) -
         argv = [sys.executable, "-m", "app.cli", "audit", "--base", "main", "--json"]
         proc = await run_cli([*argv, "-C", str(repo)], env)
     assert proc[0] == 0, proc[1]
-    report = Report.model_validate(json.loads(proc[1]))
+    report = Report.model_validate(json_out(proc[1]))
     assert report.run.merge_base_sha == branch_point
     assert report.run.base_sha == git(repo, "rev-parse", "main")
     text = system_text(fake)

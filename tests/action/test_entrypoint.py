@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +12,14 @@ from fakes.anthropic import FakeAnthropic, structured
 
 from action.entrypoint import main
 from action.report import ErrorKind, Report
-from tests.action.support import OAUTH, NoSession, make_checkouts, run_cli, write_tree
+from tests.action.support import (
+    OAUTH,
+    NoSession,
+    json_out,
+    make_checkouts,
+    run_cli,
+    write_tree,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,7 +125,7 @@ async def test_canon_gate_audit_on_a_local_repo(tmp_path: Path) -> None:
             env,
         )
     assert proc[0] == 1, proc[1]
-    report = Report.model_validate(json.loads(proc[1]))
+    report = Report.model_validate(json_out(proc[1]))
     assert report.findings[0].evidence[0].verified
     assert report.run.base_sha
     assert report.run.head_sha

@@ -25,6 +25,7 @@ from tests.action.support import (
     RETIRED,
     VODKA,
     NoSession,
+    json_out,
     run_cli,
     system_text,
     write_tree,
@@ -352,7 +353,7 @@ async def test_canon_gate_audit_runs_the_structural_check_then_every_gate(tmp_pa
         status, out = await run_cli([*argv, "-C", str(repo)], env)
         assert len(fake.message_requests) >= 1  # one session: code-sync's
     assert status == 1, out
-    reports = [Report.model_validate(r) for r in json.loads(out)["reports"]]
+    reports = [Report.model_validate(r) for r in json_out(out)["reports"]]
     assert [r.run.gate for r in reports] == ["structure", "code-sync", "gauntlet"]
     assert [r.status for r in reports[1:]] == ["fail", "not_evaluated"]
     assert reports[2].error_kind is ErrorKind.NEEDS
@@ -374,7 +375,7 @@ async def test_canon_gate_audit_runs_the_structural_check_then_every_gate(tmp_pa
         {**env, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"},
     )
     assert status == 0, out
-    alone = [Report.model_validate(r) for r in json.loads(out)["reports"]]
+    alone = [Report.model_validate(r) for r in json_out(out)["reports"]]
     assert [(r.run.gate, r.out_of_scope) for r in alone] == [
         ("structure", False),
         ("gauntlet", True),
@@ -398,7 +399,7 @@ async def test_canon_gate_audit_runs_the_structural_check_then_every_gate(tmp_pa
         {**env, "ANTHROPIC_BASE_URL": "http://127.0.0.1:9"},
     )
     assert status == 0, out
-    log = json.loads(out)
+    log = json_out(out)
     assert log["version"] == "2.1.0"
     assert [(r["automationDetails"]["id"], r["results"]) for r in log["runs"]] == [
         ("canon-gate/gauntlet/", [])
