@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import shlex
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,7 +264,10 @@ class Written:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--path", type=Path, default=Path("."), help="the repository checkout (default: .)"
+        "--path",
+        type=Path,
+        default=Path("."),
+        help="a folder in the repository's checkout; init writes at its root (default: .)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     parser.add_argument(
@@ -332,34 +338,34 @@ _CREDENTIALS = {
         "          gcp-region: ${{ vars.CANON_GATE_GCP_REGION }}\n"
     ),
 }
-# Step 3 of the next steps, per mode.
+# The next step that gives the workflow its model credential, per mode.
 _CREDENTIAL_STEPS = {
     "subscription": [
-        "  3. Add the repository secret CLAUDE_CODE_OAUTH_TOKEN: make a token with",
-        "       claude setup-token",
-        "     then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
-        "     The token is yours: it stays a secret of this repository, used by its own",
-        "     runner; canon-gate never sees, stores or relays it.",
+        "Add the repository secret CLAUDE_CODE_OAUTH_TOKEN: make a token with",
+        "  claude setup-token",
+        "then add it, e.g. with: gh secret set CLAUDE_CODE_OAUTH_TOKEN",
+        "The token is yours: it stays a secret of this repository, used by its own",
+        "runner; canon-gate never sees, stores or relays it.",
     ],
     "api_key": [
-        "  3. Add the repository secret ANTHROPIC_API_KEY (an Anthropic API key), e.g. with:",
-        "       gh secret set ANTHROPIC_API_KEY",
+        "Add the repository secret ANTHROPIC_API_KEY (an Anthropic API key), e.g. with:",
+        "  gh secret set ANTHROPIC_API_KEY",
     ],
     "bedrock": [
-        "  3. Let the workflow assume an AWS role with GitHub's OIDC token: create an IAM role",
-        "     that trusts token.actions.githubusercontent.com for this repository and may call",
-        "     bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream, then set:",
-        "       gh variable set CANON_GATE_AWS_ROLE_ARN --body arn:aws:iam::ACCOUNT:role/NAME",
-        "       gh variable set CANON_GATE_AWS_REGION --body us-east-1",
+        "Let the workflow assume an AWS role with GitHub's OIDC token: create an IAM role",
+        "that trusts token.actions.githubusercontent.com for this repository and may call",
+        "bedrock:InvokeModel and bedrock:InvokeModelWithResponseStream, then set:",
+        "  gh variable set CANON_GATE_AWS_ROLE_ARN --body arn:aws:iam::ACCOUNT:role/NAME",
+        "  gh variable set CANON_GATE_AWS_REGION --body us-east-1",
     ],
     "vertex": [
-        "  3. Let the workflow act as a Google service account through workload identity",
-        "     federation that trusts this repository, with the Vertex AI User role, then set:",
-        "       gh variable set CANON_GATE_GCP_WORKLOAD_IDENTITY_PROVIDER --body projects/N/...",
-        "       gh variable set CANON_GATE_GCP_SERVICE_ACCOUNT \\",
-        "         --body NAME@PROJECT.iam.gserviceaccount.com",
-        "       gh variable set CANON_GATE_GCP_PROJECT --body PROJECT",
-        "       gh variable set CANON_GATE_GCP_REGION --body us-east5",
+        "Let the workflow act as a Google service account through workload identity",
+        "federation that trusts this repository, with the Vertex AI User role, then set:",
+        "  gh variable set CANON_GATE_GCP_WORKLOAD_IDENTITY_PROVIDER --body projects/N/...",
+        "  gh variable set CANON_GATE_GCP_SERVICE_ACCOUNT \\",
+        "    --body NAME@PROJECT.iam.gserviceaccount.com",
+        "  gh variable set CANON_GATE_GCP_PROJECT --body PROJECT",
+        "  gh variable set CANON_GATE_GCP_REGION --body us-east5",
     ],
 }
 
@@ -447,14 +453,39 @@ def render_workflow(template: str, pin: Pin) -> str:
     return template.replace(TEMPLATE_ACTION, pin.uses)
 
 
+def repository_root(path: Path) -> Path:
+    """The top of the git repository that holds `path`: GitHub reads `.github/` only there."""
+    if not path.is_dir():
+        raise InitError(f"{path} is not a directory")
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        raise InitError(
+            f"{path} is not inside a git repository: run init in a checkout of the repository "
+            "the gate is for, or pass --path"
+        ) from None
+    return Path(top)
+
+
+def already_exist(names: list[str]) -> str:
+    """`X already exists`, `X and Y already exist`."""
+    if len(names) == 1:
+        return f"{names[0]} already exists"
+    return f"{', '.join(names[:-1])} and {names[-1]} already exist"
+
+
 def write_files(root: Path, files: dict[str, str], *, force: bool) -> list[Written]:
     """Write every file, or none: without `force`, any existing one stops the lot."""
     if not root.is_dir():
         raise InitError(f"{root} is not a directory")
     existing = [name for name in files if (root / name).exists()]
     if existing and not force:
-        names = ", ".join(existing)
-        raise InitError(f"{names} already exists; run again with --force to overwrite")
+        raise InitError(f"{already_exist(existing)}; run again with --force to overwrite")
     written = []
     for name, text in files.items():
         target = root / name
@@ -465,30 +496,70 @@ def write_files(root: Path, files: dict[str, str], *, force: bool) -> list[Writt
     return written
 
 
-def next_steps(root: Path, written: list[Written], mode: str | None = None) -> str:
-    """What the user does now: commit the files and add the model credential."""
-    lines = [f"{'Replaced' if w.replaced else 'Wrote'} {w.path}" for w in written]
-    lines += [
-        "",
-        "Next:",
-        "  1. Review .github/canon-gate.yml (canon.paths should name your canon folders).",
-        "  2. Commit both files to the default branch, e.g.:",
-        f"       git -C {root} add {WORKFLOW_PATH} {CONFIG_PATH}",
-        f"       git -C {root} commit -m 'Add the canon-gate audit gate' && git -C {root} push",
-        "     The App runs the workflow from the default branch, so a pull request cannot",
-        "     change the workflow that judges it.",
-        *_CREDENTIAL_STEPS[mode or "subscription"],
-        "  4. Make `canon-gate` a required check in the branch's protection rules:",
-        "       canon-gate init --print-ruleset --app-id APP_ID [--require-structure]",
-        "     prints the `gh api` commands that create the rulesets for steps 4 and 5.",
-        "  5. Protect the ledger: anyone who can push to canon-gate/ledger can delete the",
-        "     App's records (the App ignores records it did not seal, and says so, but a",
-        "     deleted record is gone). In Settings > Rules > Rulesets, add a branch ruleset",
-        "     that targets the pattern canon-gate/*, turns on Restrict creations, Restrict",
-        "     updates, Restrict deletions and Block force pushes, and lists only the canon-gate",
-        "     App in its bypass list (Always allow). Or, with the App's id:",
-        f"       gh api -X POST repos/OWNER/REPO/rulesets --input - <<<'{LEDGER_RULESET}'",
+def _shown(path: Path, cwd: Path) -> str:
+    """A path as the user reads it: relative to where they are, when it is below."""
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+def _git_here(root: Path, cwd: Path) -> str:
+    """`git`, or `git -C DIR` when the user is elsewhere than the repository's root."""
+    if root == cwd:
+        return "git"
+    where = os.path.relpath(root, cwd) if cwd.is_relative_to(root) else str(root)
+    return f"git -C {shlex.quote(where)}"
+
+
+def next_steps(
+    root: Path, written: list[Written], mode: str | None = None, cwd: Path | None = None
+) -> str:
+    """What the user does now: canon, the files committed, the App installed on the
+    repository, the model credential, and the rulesets."""
+    cwd = (cwd or Path.cwd()).resolve()
+    root = root.resolve()
+    git = _git_here(root, cwd)
+    lines = [
+        f"{'Replaced' if w.replaced else 'Wrote'} {_shown(w.path.resolve(), cwd)}" for w in written
     ]
+    steps = [
+        [
+            "Put the canon, the documents the gate judges each change against, in canon/",
+            "(or set canon.paths in .github/canon-gate.yml to the folders that hold it):",
+            "markdown files that open with YAML frontmatter (uri, title, status: active).",
+            "`canon-gate structure` checks them. Review the rest of the config too.",
+            *([] if (root / "canon").is_dir() else ["(This repository has no canon/ yet.)"]),
+        ],
+        [
+            "Commit both files to the default branch, e.g.:",
+            f"  {git} add {WORKFLOW_PATH} {CONFIG_PATH}",
+            f"  {git} commit -m 'Add the canon-gate audit gate' && {git} push",
+            "The App runs the workflow from the default branch, so a pull request cannot",
+            "change the workflow that judges it.",
+        ],
+        [
+            "Install the canon-gate App on this repository: its setup or status page (from",
+            "`canon-gate serve`) links to the App's page on GitHub; choose Install, then this",
+            "repository. Until then no check runs.",
+        ],
+        _CREDENTIAL_STEPS[mode or "subscription"],
+        [
+            "Make `canon-gate` a required check in the branch's protection rules:",
+            "  canon-gate init --print-ruleset --app-id APP_ID [--require-structure]",
+            "prints the `gh api` commands that create the rulesets for this step and the next.",
+        ],
+        [
+            "Protect the ledger: anyone who can push to canon-gate/ledger can delete the",
+            "App's records (the App ignores records it did not seal, and says so, but a",
+            "deleted record is gone). In Settings > Rules > Rulesets, add a branch ruleset",
+            "that targets the pattern canon-gate/*, turns on Restrict creations, Restrict",
+            "updates, Restrict deletions and Block force pushes, and lists only the canon-gate",
+            "App in its bypass list (Always allow). Or, with the App's id:",
+            f"  gh api -X POST repos/OWNER/REPO/rulesets --input - <<<'{LEDGER_RULESET}'",
+        ],
+    ]
+    lines += ["", "Next:"]
+    for number, (first, *rest) in enumerate(steps, 1):
+        lines.append(f"  {number}. {first}")
+        lines += [f"     {line}" for line in rest]
     return "\n".join(lines)
 
 
@@ -503,8 +574,12 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(ruleset_commands(args.app_id, require_structure=args.require_structure))
         return 0
-    root: Path = args.path
     info = buildinfo.current()
+    try:
+        root = repository_root(args.path)
+    except InitError as exc:
+        print(f"canon-gate init: {exc}", file=sys.stderr)
+        return 2
     try:
         pin = choose_pin(info, args.action_repo, args.action_ref, args.action_tag)
         workflow = with_auth(
@@ -520,8 +595,6 @@ def run(args: argparse.Namespace) -> int:
     except (InitError, OSError) as exc:
         print(f"canon-gate init: {exc}", file=sys.stderr)
         return 1
-    if not (root / ".git").exists():
-        print(f"note: {root} does not look like a git checkout", file=sys.stderr)
     if pin.tag is None:
         print(
             f"note: the workflow runs {pin.repo}/action at {pin.sha}, which is no release "

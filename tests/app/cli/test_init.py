@@ -205,3 +205,70 @@ def test_each_auth_workflow_passes_actionlint_against_the_action(repo: Path, mod
     shutil.copy(ACTION, repo / "action/action.yml")
     (repo / WORKFLOW_PATH).write_text(local)
     lint(cwd=repo)
+
+
+def run_init(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = Path(sysconfig.get_path("scripts")) / "canon-gate"
+    return subprocess.run(
+        [str(exe), "init", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_init_writes_at_the_repository_root_from_a_subdirectory(repo: Path) -> None:
+    """Issue 15, item 13: GitHub reads `.github/` only at the root."""
+    sub = repo / "docs" / "guide"
+    sub.mkdir(parents=True)
+    done = run_init(sub)
+    assert done.returncode == 0, done.stderr
+    assert (repo / WORKFLOW_PATH).is_file()
+    assert (repo / CONFIG_PATH).is_file()
+    assert not (sub / ".github").exists()
+    # The commands work from where the user is.
+    assert f"git -C ../.. add {WORKFLOW_PATH} {CONFIG_PATH}" in done.stdout
+
+
+def test_init_at_the_root_prints_plain_git_commands_and_every_next_step(repo: Path) -> None:
+    done = run_init(repo)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith(f"Wrote {WORKFLOW_PATH}\nWrote {CONFIG_PATH}\n")
+    assert f"\n       git add {WORKFLOW_PATH} {CONFIG_PATH}\n" in out
+    assert "git -C" not in out
+    # Where the canon goes, and that the App must be installed on this repository.
+    assert "in canon/" in out
+    assert "(This repository has no canon/ yet.)" in out
+    assert "Install the canon-gate App on this repository" in out
+    steps = re.findall(r"^  (\d+)\. ", out, flags=re.MULTILINE)
+    assert steps == [str(n) for n in range(1, len(steps) + 1)]
+    (repo / "canon").mkdir()
+    again = run_init(repo, "--force")
+    assert "no canon/ yet" not in again.stdout
+
+
+def test_init_outside_a_repository_refuses_in_one_line(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for where in (["--path", str(plain)], ["--path", str(plain / "missing")]):
+        done = run_init(tmp_path, *where)
+        assert done.returncode == 2, done.stderr
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+        assert done.stderr.startswith("canon-gate init: ")
+        assert "Traceback" not in done.stderr
+    assert "is not inside a git repository" in run_init(plain).stderr
+    assert not (plain / ".github").exists()
+
+
+def test_the_refusal_to_overwrite_agrees_with_its_count(repo: Path) -> None:
+    (repo / ".github").mkdir()
+    (repo / CONFIG_PATH).write_text("ledger: false\n")
+    done = run_init(repo)
+    assert done.returncode == 1
+    assert f"{CONFIG_PATH} already exists; run again with --force" in done.stderr
+    (repo / ".github/workflows").mkdir()
+    (repo / WORKFLOW_PATH).write_text("name: mine\n")
+    done = run_init(repo)
+    assert f"{WORKFLOW_PATH} and {CONFIG_PATH} already exist; run again" in done.stderr
+
+
+def test_the_written_workflow_carries_no_stale_note_about_init() -> None:
+    assert "init replaces" not in resources.read_text(resources.WORKFLOW)
