@@ -216,14 +216,20 @@ def main(env: Mapping[str, str] | None = None, harness: Harness | None = None) -
     return 0
 
 
+def _beside_credential(env: Mapping[str, str], job: str, why: str) -> bool:
+    """Refuse, saying so, to run a job that must hold no model credential beside one."""
+    if not holds_credential(env):
+        return False
+    sys.stderr.write(
+        f"canon-gate {job}: refusing to run: a model credential (a subscription token, an API "
+        f"key, or cloud credentials) is in this job's environment; {why}\n"
+    )
+    return True
+
+
 def hints_main(env: Mapping[str, str]) -> int:
     """The hints job: run the configured hints and write their results for the audit job."""
-    if holds_credential(env):
-        sys.stderr.write(
-            "canon-gate hints: refusing to run: a model credential (a subscription token, an API "
-            "key, or cloud credentials) is in this job's environment; hints run in a job without "
-            "it\n"
-        )
+    if _beside_credential(env, "hints", "hints run in a job without it"):
         return 1
     path = Path(env.get("CANON_GATE_HINTS_FILE") or HINTS_FILENAME)
     inputs = inputs_from_env(env)
@@ -251,11 +257,7 @@ def hints_main(env: Mapping[str, str]) -> int:
 
 def plan_main(env: Mapping[str, str]) -> int:
     """The plan job: the structural check's report, and which gates run in which wave."""
-    if holds_credential(env):
-        sys.stderr.write(
-            "canon-gate plan: refusing to run: a model credential is in this job's environment; "
-            "the plan job needs none\n"
-        )
+    if _beside_credential(env, "plan", "the plan job needs none"):
         return 1
     try:
         report_path(env).unlink(missing_ok=True)
