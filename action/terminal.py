@@ -209,7 +209,8 @@ def render(reports: Sequence[Report], width: int, exit_status: int) -> str:
     # The structural check's own report shows its problems; a gate's repeats them.
     apart = any(r.run.gate == STRUCTURE for r in reports)
     parts = [section(r, width, structure=not apart) for r in reports]
-    return "\n\n".join([*parts, result(reports, exit_status)])
+    closing = "\n".join(wrap(result(reports, exit_status), width, "  ", first=""))
+    return "\n\n".join([*parts, closing])
 
 
 class TerminalProgress:

@@ -62,7 +62,9 @@ def test_structure_problems_show_once_under_the_structural_check() -> None:
 
 def test_a_gate_out_of_scope_says_no_session_started() -> None:
     idle = report().model_copy(update={"out_of_scope": True})
-    text = render([structure(), idle], 200, 0)
+    text = render([structure(), idle], 60, 0)
+    assert all(len(line) <= 60 for line in text.splitlines()), text
+    text = " ".join(text.split())
     assert "canon-gate: not in scope: the change touches none of this gate's paths" in text
     assert text.endswith("no session started and nothing was spent; exit status 0")
 
