@@ -108,6 +108,8 @@ class Limits(_Section):
     wall_time_seconds: int = Field(default=900, ge=10, le=SESSION_WALL_TIME_MAX)
     # Paid sessions one head may start, re-runs included; past it, audits need a person.
     sessions_per_head: int = Field(default=5, ge=1, le=100)
+    # Sessions the repository may start in a UTC day, counted from its ledger; None: no cap.
+    daily_sessions: int | None = Field(default=None, ge=1, le=100_000)
 
 
 class Hint(_Section):
@@ -311,6 +313,9 @@ class AppConfig(_View):
     ledger: bool = True
     # One PR comment, updated in place, summarising the findings' lifecycle.
     comment: bool = False
+    # `advisory` while rolling out: findings are annotated as usual, but a verdict that would
+    # fail concludes neutral ("would have failed"), and the ledger records it so.
+    mode: Literal["enforce", "advisory"] = "enforce"
     # Findings' suggested replacements on lines of the PR's diff, as one-click suggestions in one
     # review per audit run (all its gates); each withdrawn once its finding resolves.
     suggestions: bool = True
