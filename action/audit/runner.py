@@ -142,17 +142,6 @@ async def _audit(
     if (why := unusable(fetched)) is not None:
         # A source that could not be fetched is never a silent pass: a person must act.
         return fail(report, why, ErrorKind.CONFIG)
-    # Cheapest first: a gate whose needs did not pass starts no session.
-    needs = (
-        inputs.need_reports
-        if inputs.need_reports is not None
-        else load_need_reports(inputs.needs_dir)
-        if inputs.needs_dir is not None
-        else {}
-    )
-    unmet = unmet_need(find_gate(config, gate), needs, gates_too=inputs.check_gate_needs)
-    if unmet is not None:
-        return fail(report, unmet, ErrorKind.NEEDS)
     missing = [d for d in (inputs.head_dir, inputs.merge_base_dir) if d and not d.is_dir()]
     if missing:
         return fail(report, f"a checkout is missing: {missing[0]}", ErrorKind.CRASH)
@@ -168,6 +157,18 @@ async def _audit(
     progress.in_scope(gate, len(changes))
     if not changes:
         return report.model_copy(update={"out_of_scope": True})
+    # Cheapest first: a gate in scope whose needs did not pass starts no session (out of its
+    # scope, it needs none whatever its needs did).
+    needs = (
+        inputs.need_reports
+        if inputs.need_reports is not None
+        else load_need_reports(inputs.needs_dir)
+        if inputs.needs_dir is not None
+        else {}
+    )
+    unmet = unmet_need(find_gate(config, gate), needs, gates_too=inputs.check_gate_needs)
+    if unmet is not None:
+        return fail(report, unmet, ErrorKind.NEEDS)
     # Built before any work so a missing credential never spawns a session.
     try:
         session_env = build_session_env(

@@ -179,7 +179,14 @@ def test_the_plan_runs_the_structural_check_and_orders_the_gates(tmp_path: Path)
 
 
 async def test_each_gate_runs_with_its_persona_scope_and_needs(tmp_path: Path) -> None:
-    base = workspace(tmp_path, {"docs/ci.md": "# CI gate\nThe merge: a regex decides.\n"})
+    # The change touches both gates' paths: docs (code-sync) and a canon document (gauntlet).
+    base = workspace(
+        tmp_path,
+        {
+            "docs/ci.md": "# CI gate\nThe merge: a regex decides.\n",
+            "canon/principles/vodka-architecture.md": VODKA + "\nOne more sentence.\n",
+        },
+    )
     needs = tmp_path / "needs"
     plan = step_env(tmp_path, base, "plan")
     assert await asyncio.to_thread(main, plan, NoSession()) == 0  # type: ignore[arg-type]
@@ -228,18 +235,33 @@ async def test_each_gate_runs_with_its_persona_scope_and_needs(tmp_path: Path) -
     assert waiting.error_kind is ErrorKind.NEEDS
     assert waiting.error == "`code-sync` failed; fix that first"
     # Re-run alone (the App started it once code-sync passed, by a waiver): its gate need is
-    # the App's to judge, and the change is out of gauntlet's scope: still no session.
-    alone = step_env(
-        tmp_path,
-        base,
-        "audit",
-        CANON_GATE_GATE="gauntlet",
-        CANON_GATE_NEEDS_DIR=str(needs),
-        CANON_GATE_CONTEXT=context(gate="gauntlet"),
-        CLAUDE_CODE_OAUTH_TOKEN=OAUTH,
+    # the App's to judge, so its session runs.
+    async with FakeAnthropic([structured({"findings": []})]) as fake:
+        alone = step_env(
+            tmp_path,
+            base,
+            "audit",
+            CANON_GATE_GATE="gauntlet",
+            CANON_GATE_NEEDS_DIR=str(needs),
+            CANON_GATE_CONTEXT=context(gate="gauntlet"),
+            CLAUDE_CODE_OAUTH_TOKEN=OAUTH,
+            ANTHROPIC_BASE_URL=fake.url,
+        )
+        assert await asyncio.to_thread(main, alone) == 0
+        assert "PERSONA-MARK-GAUNTLET" in system_text(fake)
+    ran = report_of(alone)
+    assert (ran.run.gate, ran.status) == ("gauntlet", "pass")
+
+
+def test_a_gate_out_of_its_scope_needs_nothing(tmp_path: Path) -> None:
+    """Out of its paths a gate starts no session whatever its needs did: neutral, not waiting."""
+    base = workspace(tmp_path, {"docs/ci.md": "changed\n"})
+    gauntlet = step_env(
+        tmp_path, base, "audit", CANON_GATE_GATE="gauntlet", CLAUDE_CODE_OAUTH_TOKEN=OAUTH
     )
-    assert await asyncio.to_thread(main, alone, NoSession()) == 0  # type: ignore[arg-type]
-    skipped = report_of(alone)
+    gauntlet["CANON_GATE_NEEDS_DIR"] = str(tmp_path / "no-needs-here")
+    assert main(gauntlet, NoSession()) == 0  # type: ignore[arg-type]
+    skipped = report_of(gauntlet)
     assert (skipped.out_of_scope, skipped.error, skipped.status) == (True, None, "pass")
 
 
@@ -355,8 +377,9 @@ async def test_canon_gate_audit_runs_the_structural_check_then_every_gate(tmp_pa
     assert status == 1, out
     reports = [Report.model_validate(r) for r in json_out(out)["reports"]]
     assert [r.run.gate for r in reports] == ["structure", "code-sync", "gauntlet"]
-    assert [r.status for r in reports[1:]] == ["fail", "not_evaluated"]
-    assert reports[2].error_kind is ErrorKind.NEEDS
+    # gauntlet's paths (canon/**) are not touched: out of scope, whatever code-sync found.
+    assert [r.status for r in reports[1:]] == ["fail", "pass"]
+    assert reports[2].out_of_scope
     # One gate alone: its gate need is not run, so not checked; out of its scope, no session.
     status, out = await run_cli(
         [
