@@ -369,10 +369,20 @@ def test_pip_cache_never_hashes_files_outside_the_workspace(tmp_path: Path) -> N
     install = next(s for s in steps if "pip install" in s.get("run", ""))
     assert steps.index(cache) < steps.index(install)
 
+    # setup-python's interpreter comes with pip; a uv-made venv's does not. Stand in for it: the
+    # step asks `python -m pip cache dir` and nothing else of Python.
+    stub = tmp_path / "bin/python"
+    stub.parent.mkdir()
+    stub.write_text(
+        '#!/bin/sh\n[ "$*" = "-m pip cache dir" ] && echo "$HOME/.cache/pip" && exit 0\nexit 64\n'
+    )
+    stub.chmod(0o755)
+
     def outputs(ref: str) -> dict[str, str]:
         out = tmp_path / f"output-{ref}"
         env = {
-            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "PATH": f"{stub.parent}:{os.environ['PATH']}",
+            "HOME": str(tmp_path),
             "GITHUB_ACTION_PATH": str(ROOT / "action"),
             "GITHUB_OUTPUT": str(out),
             "ACTION_REF": ref,
