@@ -62,7 +62,7 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
     """One ClientSession for the App's life."""
     timeout = aiohttp.ClientTimeout(total=30, connect=5)
     async with aiohttp.ClientSession(
-        timeout=timeout, raise_for_status=False, trace_configs=[outcome.trace_config()]
+        timeout=timeout, raise_for_status=False, middlewares=(outcome.count_requests,)
     ) as http:
         app[RUNTIME].start(http)
         yield

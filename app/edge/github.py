@@ -1,6 +1,9 @@
 """The GitHub client: gidgethub over the App's one aiohttp session, with retries and metrics.
 
 Retries go through stamina (as the ledger's compare-and-swap does); `retry_delay` decides them.
+Each call is one of a few per delivery on one core, so the request is built once (its URL from a
+compiled template) and a plain JSON success is read without gidgethub's general decoder; every
+other answer, and so every error, is still deciphered by gidgethub.
 
 `GitHubApp` holds the App's credentials and the installation-token cache (an optimisation only:
 every token can be minted again). `GitHub` is one gidgethub client bound to one token and to the
@@ -10,17 +13,21 @@ current delivery's deadline, so retries never outlive GitHub's 10-second window.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import random
 import re
 import time
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 import gidgethub.aiohttp
 import stamina
-from gidgethub import BadRequest, GitHubBroken, HTTPException, RateLimitExceeded
+from gidgethub import BadRequest, GitHubBroken, HTTPException, RateLimitExceeded, sansio
+from gidgethub.abc import JSON_CONTENT_TYPE, JSON_UTF_8_CHARSET
 
 from app.edge import metrics
 from app.edge.auth import (
@@ -41,13 +48,83 @@ USER_AGENT = "canon-gate"
 MAX_ATTEMPTS = 4
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 _ID = re.compile(r"/(\d+|[0-9a-f]{40})(?=/|$)")
+_REPO = re.compile(r"^/repos/[^/]+/[^/]+")
+_SUCCESS = frozenset({200, 201, 202, 204})
+# RFC 6570 expressions as the App writes them: `{var}`, `{+var}` and `{?a,b}`, plain names only.
+_EXPRESSION = re.compile(r"\{([+?]?)([A-Za-z0-9_]+(?:,[A-Za-z0-9_]+)*)\}")
+_RESERVED = ":/?#[]@!$&'()*+,;="  # what `{+var}` leaves as it is (RFC 6570 section 1.5)
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")  # what no expansion ever encodes
 
 
 def route_of(url: str, base_url: str) -> str:
     """Reduce a URL to a low-cardinality route label for metrics and logs."""
     path = url.removeprefix(base_url).split("?", 1)[0]
-    path = re.sub(r"^/repos/[^/]+/[^/]+", "/repos/{repo}", path)
-    return _ID.sub("/{id}", path)
+    return _ID.sub("/{id}", _REPO.sub("/{repo}", path, count=1))
+
+
+Template = tuple[str | tuple[str, tuple[str, ...]], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _template(base_url: str, url: str) -> Template | None:
+    """Split `url`, joined to `base_url` as gidgethub joins it, into literals and expressions.
+
+    None when it holds any other expression form, which gidgethub's `format_url` then expands.
+    """
+    joined = urllib.parse.urljoin(base_url.removesuffix("/") + "/", url.removeprefix("/"))
+    parts: list[str | tuple[str, tuple[str, ...]]] = []
+    position = 0
+    for match in _EXPRESSION.finditer(joined):
+        parts.append(joined[position : match.start()])
+        parts.append((match.group(1), tuple(match.group(2).split(","))))
+        position = match.end()
+    parts.append(joined[position:])
+    literals = parts[::2]
+    if any("{" in part or "}" in part for part in literals if isinstance(part, str)):
+        return None
+    return tuple(parts)
+
+
+def _quote(value: str) -> str:
+    """`{var}` and `{?var}`: everything but the unreserved characters is percent-encoded."""
+    return value if _UNRESERVED.fullmatch(value) else urllib.parse.quote(value, "")
+
+
+def _quote_reserved(value: str) -> str:
+    """`{+var}`: reserved characters stay, and a value already percent-encoded is left alone."""
+    if _UNRESERVED.fullmatch(value):
+        return value
+    if urllib.parse.unquote(value) == value:
+        return urllib.parse.quote(value, _RESERVED)
+    return value
+
+
+def format_url(url: str, url_vars: Mapping[str, Any] | None, *, base_url: str) -> str:
+    """Expand `url` exactly as `gidgethub.sansio.format_url` does, from a compiled template.
+
+    Only string values and the three forms the App writes are expanded here; anything else goes
+    to gidgethub (and so to `uritemplate`).
+    """
+    template = _template(base_url, url)
+    values = url_vars or {}
+    if template is None or any(type(value) is not str for value in values.values()):
+        return sansio.format_url(url, url_vars, base_url=base_url)
+    out: list[str] = []
+    for part in template:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        operator, names = part
+        present = [(name, values[name]) for name in names if name in values]
+        if not present:
+            continue
+        if operator == "?":
+            out.append("?" + "&".join(f"{name}={_quote(value)}" for name, value in present))
+        elif operator == "+":
+            out.append(",".join(_quote_reserved(value) for _, value in present))
+        else:
+            out.append(",".join(_quote(value) for _, value in present))
+    return "".join(out)
 
 
 def retry_delay(
@@ -91,7 +168,7 @@ class GitHub(gidgethub.aiohttp.GitHubAPI):
         super().__init__(session, USER_AGENT, oauth_token=oauth_token, base_url=base_url)
         self.deadline = deadline
         self.installation_id = installation_id
-        self._rng = random.Random()  # noqa: S311 - jitter, not security
+        self._rng: random.Random | None = None  # made at the first retry: seeding costs
 
     async def _request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
@@ -102,30 +179,70 @@ class GitHub(gidgethub.aiohttp.GitHubAPI):
         try:
             status, response_headers, data = await super()._request(method, url, headers, body)
         except aiohttp.ClientError:
-            metrics.GITHUB_CALLS.labels(method=method, route=route, status="error").inc()
+            metrics.labelled(metrics.GITHUB_CALLS, method, route, "error").inc()
             raise
-        metrics.GITHUB_CALLS.labels(method=method, route=route, status=str(status)).inc()
-        metrics.GITHUB_LATENCY.labels(method=method).observe(time.perf_counter() - started)
+        metrics.labelled(metrics.GITHUB_CALLS, method, route, str(status)).inc()
+        metrics.labelled(metrics.GITHUB_LATENCY, method).observe(time.perf_counter() - started)
         remaining = response_headers.get("x-ratelimit-remaining")
         if remaining is not None and self.installation_id is not None:
-            metrics.RATE_LIMIT_REMAINING.labels(installation=str(self.installation_id)).set(
-                float(remaining)
-            )
+            installation = str(self.installation_id)
+            metrics.labelled(metrics.RATE_LIMIT_REMAINING, installation).set(float(remaining))
         return status, response_headers, data
 
     async def _make_request(
-        self, method: str, url: str, *args: Any, **kwargs: Any
-    ) -> tuple[bytes, str | None, int]:
+        self,
+        method: str,
+        url: str,
+        url_vars: Mapping[str, Any] | None,
+        data: Any,
+        accept: str,
+        jwt: str | None = None,
+        oauth_token: str | None = None,
+        content_type: str = JSON_CONTENT_TYPE,
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[Any, str | None, int]:
         """Make one logical request; stamina retries it when `retry_delay` allows.
 
         Retries never outlive the delivery's deadline: a wait that would pass it is not taken,
         and the failure is answered 5xx for GitHub's delivery log to replay.
         """
+        if oauth_token is not None and jwt is not None:
+            raise ValueError("Cannot pass both oauth_token and jwt.")
+        filled_url = format_url(url, url_vars, base_url=self.base_url)
+        if jwt is not None:
+            headers = sansio.create_headers(self.requester, accept=accept, jwt=jwt)
+        elif oauth_token is not None:
+            headers = sansio.create_headers(self.requester, accept=accept, oauth_token=oauth_token)
+        else:
+            headers = sansio.create_headers(
+                self.requester, accept=accept, oauth_token=self.oauth_token
+            )
+        if extra_headers is not None:
+            headers.update(extra_headers)
+        # As gidgethub does: b"" is no body (None is a JSON value), anything else is JSON unless
+        # another content type is named.
+        if data == b"":
+            body = b""
+        elif content_type != JSON_CONTENT_TYPE:
+            headers["content-type"] = content_type
+            body = data
+        else:
+            body = json.dumps(data).encode()
+            headers["content-type"] = JSON_UTF_8_CHARSET
+        headers["content-length"] = str(len(body))
+        try:
+            return await self._attempt(method, filled_url, headers, body)
+        except HTTPException as exc:
+            failed = exc
+        # Only a failed call pays for stamina. Its first attempt is the one that just failed,
+        # re-raised inside it, so stamina decides, waits and counts exactly as for any attempt.
         attempt = 0
 
         def backoff(exc: Exception) -> float | bool:
             if not isinstance(exc, HTTPException):
                 return False
+            if self._rng is None:
+                self._rng = random.Random()  # noqa: S311 - jitter, not security
             delay = retry_delay(method, exc, attempt, now=time.time(), rng=self._rng)
             loop_now = asyncio.get_running_loop().time()
             if delay is None or (self.deadline is not None and loop_now + delay > self.deadline):
@@ -134,7 +251,7 @@ class GitHub(gidgethub.aiohttp.GitHubAPI):
                 "github.retry",
                 extra={
                     "method": method,
-                    "route": route_of(url, self.base_url),
+                    "route": route_of(filled_url, self.base_url),
                     "status": int(exc.status_code),
                     "attempt": attempt,
                     "delay_s": round(delay, 3),
@@ -145,11 +262,33 @@ class GitHub(gidgethub.aiohttp.GitHubAPI):
         async for retry in stamina.retry_context(on=backoff, attempts=MAX_ATTEMPTS, timeout=None):
             with retry:
                 attempt = retry.num
-                result: tuple[bytes, str | None, int] = await super()._make_request(
-                    method, url, *args, **kwargs
-                )
-                return result
+                if attempt == 1:
+                    raise failed
+                return await self._attempt(method, filled_url, headers, body)
         raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    async def _attempt(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Any, str | None, int]:
+        """One HTTP exchange, read as gidgethub reads it (a plain JSON success, directly)."""
+        if self.rate_limit is not None:
+            self.rate_limit.remaining -= 1
+        self.requests_in_flight += 1
+        try:
+            await self.manage_rate_limit(method=method, url=url)
+            status, response_headers, content = await self._request(method, url, headers, body)
+        finally:
+            self.requests_in_flight -= 1
+        if (
+            status in _SUCCESS
+            and response_headers.get("content-type") == JSON_UTF_8_CHARSET
+            and "link" not in response_headers
+        ):
+            data = json.loads(content.decode()) if content else None
+            self.rate_limit = sansio.RateLimit.from_http(response_headers)
+            return data, None, status
+        data, self.rate_limit, more = sansio.decipher_response(status, response_headers, content)
+        return data, more, status
 
 
 class GitHubApp:

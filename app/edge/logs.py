@@ -7,10 +7,13 @@ caller passes, so a secret cannot reach a log line by accident.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import sys
-from datetime import UTC, datetime
+import time
+from datetime import datetime
 from typing import IO, Any
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -18,20 +21,43 @@ _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
 )
 _SECRET_WORDS = ("secret", "token", "password", "private_key", "pem", "authorization", "jwt")
+_ENCODER = json.JSONEncoder(default=str)
 
 
+@functools.lru_cache(maxsize=1024)  # field names are the code's own, so few
 def is_secret_field(name: str) -> bool:
     lowered = name.lower()
     return any(word in lowered for word in _SECRET_WORDS)
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_context(key: str) -> bool:
+    return key not in _STANDARD and not key.startswith("_") and not is_secret_field(key)
+
+
 def context_of(record: logging.LogRecord) -> dict[str, Any]:
     """The record's `extra=` fields, minus anything that looks like a credential."""
-    return {
-        key: value
-        for key, value in record.__dict__.items()
-        if key not in _STANDARD and not key.startswith("_") and not is_secret_field(key)
-    }
+    return {key: value for key, value in record.__dict__.items() if _is_context(key)}
+
+
+@functools.lru_cache(maxsize=4)
+def _utc_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
+def utc_iso_ms(created: float) -> str:
+    """`datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`, done cheaply.
+
+    Rounded to the microsecond half to even, as `datetime` rounds, then cut to milliseconds.
+    """
+    fraction, whole = math.modf(created)
+    micros = round(fraction * 1e6)
+    second = int(whole)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    if micros < 0:  # before 1970: the fraction is negative
+        second, micros = second - 1, micros + 1_000_000
+    return f"{_utc_second(second)}.{micros // 1000:03d}+00:00"
 
 
 class JSONFormatter(logging.Formatter):
@@ -39,7 +65,7 @@ class JSONFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": utc_iso_ms(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
@@ -47,7 +73,7 @@ class JSONFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 class TextFormatter(logging.Formatter):

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar, cast
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+M = TypeVar("M", bound=MetricWrapperBase)
+# Each metric keeps its children for ever, so this holds no more than the registry already does.
+_CHILDREN: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: M, *values: str) -> M:
+    """`metric.labels(*values)`, remembered: prometheus checks and locks on every lookup."""
+    key = (id(metric), values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(*values)
+    return cast(M, child)
+
 
 DELIVERIES = Counter(
     "canon_gate_deliveries_total",

@@ -10,11 +10,11 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from aiohttp import web
 from gidgethub import BadRequest, sansio
-from gidgethub.routing import Router
 from pydantic import ValidationError
 
 from app.edge import metrics
@@ -33,14 +33,15 @@ MAX_PAYLOAD_BYTES = 25 * 1024 * 1024
 # GitHub, and recursive code (the JSON decoder, pydantic, our logs) must never be handed it.
 MAX_DEPTH = 64
 
+Handler = Callable[..., Awaitable[Any]]
 
-async def dispatch_all(router: Router, event: sansio.Event, ctx: Context) -> int:
-    """Run every handler for the event, even when one fails; then raise the worst failure.
+
+async def dispatch_all(handlers: Collection[Handler], event: sansio.Event, ctx: Context) -> int:
+    """Run every handler (`Router.fetch(event)`), even when one fails; then raise the worst failure.
 
     gidgethub's `Router.dispatch` stops at the first handler that raises, which would silently
     skip the rest. Returns how many handlers ran.
     """
-    handlers = router.fetch(event)
     failures: list[BaseException] = []
     for handler in handlers:
         try:
@@ -72,18 +73,23 @@ def _too_deep() -> web.Response:
 
 
 def _depth_exceeds(data: object, limit: int) -> bool:
-    """Whether JSON data nests deeper than `limit`, found without recursion."""
-    level: list[object] = [data]
+    """Whether JSON data nests deeper than `limit`, found without recursion.
+
+    Only containers are carried from one level to the next, and `json.loads` makes exact dicts
+    and lists, so exact type checks suffice.
+    """
+    level: list[Any] = [data] if type(data) is dict or type(data) is list else []
     for _ in range(limit):
-        level = [
-            child
-            for value in level
-            if isinstance(value, dict | list)
-            for child in (value.values() if isinstance(value, dict) else value)
-        ]
-        if not level:
+        deeper: list[Any] = []
+        push = deeper.append
+        for value in level:
+            for child in value.values() if type(value) is dict else value:
+                if type(child) is dict or type(child) is list:
+                    push(child)
+        if not deeper:
             return False
-    return any(isinstance(value, dict | list) for value in level)
+        level = deeper
+    return bool(level)
 
 
 async def handle_delivery(request: web.Request) -> web.Response:
@@ -146,6 +152,18 @@ async def handle_delivery(request: web.Request) -> web.Response:
         return _answer(200, "already handled")
 
     started = time.perf_counter()
+    event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
+    handlers = runtime.router.fetch(event)
+    if not handlers:
+        # Most of what GitHub sends an App is answered here, without a context or a deadline.
+        runtime.handled.add(delivery_id)
+        log.info("webhook.handled", extra={**fields, "handlers": 0, "outcome": "ignored"})
+        return _finish(
+            event_name,
+            "ignored",
+            started,
+            _answer(200, not_acted_on(event_name, envelope.action), outcome="ignored"),
+        )
     loop = asyncio.get_running_loop()
     budget = runtime.settings.delivery_budget_seconds
     ctx = Context(
@@ -156,20 +174,17 @@ async def handle_delivery(request: web.Request) -> web.Response:
         deadline=loop.time() + budget,
         governs=runtime.governs,
     )
-    event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
     # The answer carries the handlers' notes: the reasons the log has, never a secret.
     tally = Tally()
     outcome = "ok"
     try:
         async with asyncio.timeout(budget):
             with collecting(tally):
-                ran = await dispatch_all(runtime.router, event, ctx)
+                ran = await dispatch_all(handlers, event, ctx)
         runtime.handled.add(delivery_id)
-        response = _answer(200, "handled", outcome="handled", notes=tally.notes)
-        if not ran:
-            message = not_acted_on(event_name, envelope.action)
-            outcome, response = "ignored", _answer(200, message, outcome="ignored")
-        elif not tally.requests and not tally.notes:
+        if tally.requests or tally.notes:
+            response = _answer(200, "handled", outcome="handled", notes=tally.notes)
+        else:
             message = nothing_to_do(event_name, data)
             outcome, response = "ignored", _answer(200, message, outcome="ignored")
     except ValidationError as exc:
@@ -202,6 +217,10 @@ async def handle_delivery(request: web.Request) -> web.Response:
             )
     else:
         log.info("webhook.handled", extra={**fields, "handlers": ran, "outcome": outcome})
-    metrics.DELIVERIES.labels(event=event_name, outcome=outcome).inc()
-    metrics.DELIVERY_LATENCY.labels(event=event_name).observe(time.perf_counter() - started)
+    return _finish(event_name, outcome, started, response)
+
+
+def _finish(event: str, outcome: str, started: float, response: web.Response) -> web.Response:
+    metrics.labelled(metrics.DELIVERIES, event, outcome).inc()
+    metrics.labelled(metrics.DELIVERY_LATENCY, event).observe(time.perf_counter() - started)
     return response

@@ -129,9 +129,27 @@ def _command_lines(body: str) -> Iterator[str]:
             line = []
 
 
+# What can make a reader see text that is not spelled out in the source: a character reference or
+# a backslash escape stands for another character, and emphasis, code, links, images and inline
+# HTML interleave markup that is not shown. Without any of these, what a reader sees of a line
+# is a stretch of the source.
+_MARKUP = frozenset("&\\`*_[<")
+
+
+def _may_hold_command(body: str) -> bool:
+    """False only when no line of `body` can read as a command: a cheap test before parsing."""
+    return PREFIX in body.lower() or not _MARKUP.isdisjoint(body)
+
+
 def parse_command(body: str | None) -> Command | None:
     """Find the first `/canon-gate` command line in a comment; None when there is none."""
-    for line in _command_lines(body or ""):
+    if not body or not _may_hold_command(body):
+        return None  # most comments say nothing to canon-gate; parsing them costs the most
+    return _parse(body)
+
+
+def _parse(body: str) -> Command | None:
+    for line in _command_lines(body):
         words = line.split(None, 1)
         if not words or words[0].lower() != PREFIX:
             continue
