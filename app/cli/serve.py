@@ -10,6 +10,7 @@ in flight finish within the shutdown timeout, runs the cleanup contexts, and the
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -51,6 +52,19 @@ def load_settings(args: argparse.Namespace) -> Settings:
     if args.port is not None:
         overrides["port"] = args.port
     return Settings.load(args.env_file, **overrides)
+
+
+def event_loop() -> tuple[asyncio.AbstractEventLoop, str]:
+    """uvloop where it is installed (the `app` extra installs it but on Windows), else asyncio's.
+
+    The App's CPU goes mostly to aiohttp's HTTP and the loop's polling, both of which uvloop does
+    in C (bench/app.py measures it).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop(), "asyncio"
+    return uvloop.new_event_loop(), "uvloop"
 
 
 def announce(settings: Settings) -> None:
@@ -124,8 +138,11 @@ def run(args: argparse.Namespace) -> int:
         show_new_token(settings, made)
     announce(settings)
     app = create_app(settings)
+    loop, loop_name = event_loop()
+    log.info("serve.loop", extra={"loop": loop_name})
     web.run_app(
         app,
+        loop=loop,
         sock=sockets,
         shutdown_timeout=settings.delivery_budget_seconds + SHUTDOWN_MARGIN_SECONDS,
         print=None,

@@ -105,5 +105,11 @@ def configure(fmt: str = "auto", level: str = "INFO", stream: IO[str] | None = N
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # What no formatter here reads is not gathered for every record (the logging HOWTO's
+    # "Optimization"): the caller's frame, thread, process and multiprocessing names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # aiohttp's access log repeats what webhook.handled already says, in its own format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

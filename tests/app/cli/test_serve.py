@@ -103,6 +103,9 @@ async def test_sigterm_finishes_the_delivery_in_flight_and_exits_0(
     names = [e["event"] for e in events(err)]
     assert "serve.app_mode" in names
     assert "serve.stopped" in names
+    # ... on uvloop, which the `app` extra installs wherever it builds.
+    [loop] = [e for e in events(err) if e["event"] == "serve.loop"]
+    assert loop["loop"] == ("asyncio" if sys.platform == "win32" else "uvloop")
     assert fake_github.private_key.splitlines()[1] not in err.decode()
     assert WEBHOOK_SECRET not in err.decode()
 
