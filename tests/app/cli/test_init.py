@@ -13,15 +13,11 @@ import yaml
 
 from action.config import ACTION_KEYS, APP_KEYS, CONFIG_PATH, AppConfig, Config, parse_config
 from app import buildinfo, resources
-from app.cli.init_repo import (
-    LEDGER_RULESET,
-    STARTER_CONFIG,
-    TEMPLATE_ACTION,
-    WORKFLOW_PATH,
-    InitError,
-    choose_pin,
-)
+from app.cli.init_repo import WORKFLOW_PATH
 from app.cli.main import main
+from app.cli.rulesets import LEDGER_RULESET
+from app.cli.starter import STARTER_CONFIG
+from app.cli.workflow_file import TEMPLATE_ACTION, InitError, choose_pin
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

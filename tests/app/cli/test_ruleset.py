@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from fakes.github.openapi import OpenAPI
 
-from app.cli.init_repo import LEDGER_RULESET
 from app.cli.main import main
+from app.cli.rulesets import LEDGER_RULESET
 
 RULESETS = "/repos/{owner}/{repo}/rulesets"
 COMMAND = re.compile(
