@@ -8,7 +8,7 @@ from gidgethub import sansio
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.edge.github import format_url
+from app.edge.urls import format_url
 
 TEMPLATES = [
     "/repos/{owner}/{repo}/commits/{ref}/check-runs{?check_name,filter,app_id,per_page}",
