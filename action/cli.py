@@ -1,11 +1,8 @@
 """`canon-gate audit`: run the same audit as the Action on a local git checkout.
 
-The session and the runner only read the trees they audit, so nothing is copied that need not
-be: a file the working tree already holds with the same content is a hard link to it, where the
-filesystem allows, and git's own checkout writes only the rest. The base and the merge-base are
-commits; without `--head` the head is what `git add -A` would commit: tracked and untracked
-files, uncommitted changes included, minus whatever `.gitignore` excludes (a `.venv` is not part
-of the change). The canon sources the base's config names are fetched as the Action's step
+The base and the merge-base are commits; without `--head` the head is the working tree as git
+would commit it (`checkouts.py` lays them out, borrowing what the working tree holds). The canon
+sources the base's config names are fetched as the Action's step
 fetches them. It runs what the workflow runs: the structural check, then each gate whose needs
 passed. Exit status: 1 if any gate or the structural check failed, else 3 if any was not
 evaluated, else 0; 2 is a usage error (argparse's, or a repository, ref or gate that is not
@@ -16,17 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from action.audit.inputs import AuditInputs
@@ -34,16 +27,23 @@ from action.audit.plan import plan
 from action.audit.progress import Progress, Silent
 from action.audit.runner import run_audit
 from action.canon.sources import TOKEN_SECRET, fetch_all
+from action.checkouts import (
+    Trees,
+    UsageError,
+    commit,
+    git,
+    git_status,
+    has_change,
+    resolve_base,
+    trees,
+)
 from action.config import CONFIG_PATH, ConfigError, load_config
-from action.errors import CanonGateError
 from action.gates import gate_names
 from action.report import DEFAULT_GATE, STRUCTURE, Report
 from action.sarif import installed_version, to_sarif
 from action.session.harness import SdkHarness
 from action.summary import outcome
 from action.terminal import TerminalProgress, render
-
-_DEFAULT_BASES = ("origin/HEAD", "origin/main", "main", "master")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,177 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="audit one configured gate (default: the structural check, then every gate)",
     )
     parser.add_argument("-C", dest="repo", default=".", help="the repository (default: .)")
-
-
-def _git(repo: Path, *args: str) -> bytes:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
-
-
-class UsageError(CanonGateError):
-    """The command cannot run as asked; the message says why, on one line."""
-
-
-def _commit(repo: Path, ref: str, what: str) -> str:
-    try:
-        return _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
-    except subprocess.CalledProcessError:
-        raise UsageError(f"{what} {ref!r} is not a commit in {repo}") from None
-
-
-def _resolve_base(repo: Path, head: str) -> tuple[str, str]:
-    """The default base, and its name: where `head` left the first of origin/HEAD, origin/main,
-    main and master that exists."""
-    for candidate in _DEFAULT_BASES:
-        try:
-            sha = _git(repo, "merge-base", candidate, head).decode().strip()
-        except subprocess.CalledProcessError:
-            continue
-        if candidate == "origin/HEAD":
-            # Name the branch origin/HEAD stands for (origin/main, origin/trunk, ...).
-            with contextlib.suppress(subprocess.CalledProcessError):
-                candidate = _git(repo, "rev-parse", "--abbrev-ref", candidate).decode().strip()
-        return candidate, sha
-    raise UsageError(
-        "found no main or master branch (nor origin/HEAD) to compare with; pass the branch "
-        "this change will merge into, e.g. --base develop"
-    )
-
-
-def _has_change(repo: Path, since: str, head: str, worktree: bool) -> bool:
-    """Whether the head (or the working tree, untracked files included) differs from `since`."""
-    if not worktree:
-        return _git_status(repo, "diff", "--quiet", since, head, "--") != 0
-    if _git_status(repo, "diff", "--quiet", since, "--") != 0:
-        return True
-    return bool(_git(repo, "ls-files", "-z", "--others", "--exclude-standard").strip(b"\0"))
-
-
-def _git_status(repo: Path, *args: str) -> int:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True).returncode
-
-
-def _unchanged(repo: Path) -> dict[str, tuple[str, str]]:
-    """The working tree's files whose content is the index's: path -> (mode, blob id)."""
-    staged = _git(repo, "ls-files", "-s", "-z").decode("utf-8", "surrogateescape")
-    changed = _git(repo, "ls-files", "-m", "-d", "-z").decode("utf-8", "surrogateescape")
-    dirty = set(changed.split("\0"))
-    found = {}
-    for row in staged.split("\0"):
-        meta, _, path = row.partition("\t")
-        if path and path not in dirty:
-            mode, oid, _stage = meta.split()
-            found[path] = (mode, oid)
-    return found
-
-
-def _extract(repo: Path, ref: str, dest: Path, unchanged: dict[str, tuple[str, str]]) -> None:
-    """Lay a commit's tree out in `dest`; read-only, so borrow what the working tree holds.
-
-    A file the working tree holds unchanged (same blob, same mode) is a hard link to it; git's
-    own checkout (`checkout-index` from a temporary index) writes the rest, links as links.
-    """
-    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", ref)
-    pending, linking = [], True
-    for row in listing.decode("utf-8", "surrogateescape").split("\0"):
-        meta, _, path = row.partition("\t")
-        if not path:
-            continue
-        mode, kind, oid = meta.split()
-        if kind != "blob":
-            continue  # a submodule: git's checkout leaves it out too
-        if linking and mode in ("100644", "100755") and unchanged.get(path) == (mode, oid):
-            out = dest / path
-            out.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(repo / path, out)
-                continue
-            except OSError:
-                linking = False  # another filesystem (or no links): write from now on
-        pending.append(path)
-    dest.mkdir(parents=True, exist_ok=True)
-    if not pending:
-        return
-    with tempfile.TemporaryDirectory(prefix="canon-gate-index-") as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        git = ["git", "-C", str(repo)]
-        subprocess.run([*git, "read-tree", f"{ref}^{{tree}}"], env=env, check=True)
-        names = "\0".join(pending).encode("utf-8", "surrogateescape") + b"\0"
-        subprocess.run(
-            [*git, "checkout-index", "-f", "-z", "--stdin", f"--prefix={dest}/"],
-            env=env,
-            input=names,
-            check=True,
-            capture_output=True,
-        )
-
-
-def _copy_worktree(repo: Path, dest: Path) -> None:
-    """Lay out what git would commit (tracked, plus untracked but not ignored) in `dest`.
-
-    Files are hard links to the working tree's where the filesystem allows (the session only
-    reads them), else copies. A symlink is laid out as a link only when it points inside the
-    repository; nothing is ever read through a link, so a worktree link to `~/.ssh` cannot leak
-    into the audit.
-    """
-    top = repo.resolve()
-    listed = _git(repo, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    linking = True
-    for rel in sorted({r for r in listed.decode("utf-8", "surrogateescape").split("\0") if r}):
-        src, out = repo / rel, dest / rel
-        # Git never lists a path below a linked folder; refuse one anyway, and deleted files.
-        if src.parent.resolve() != (top / rel).parent or not os.path.lexists(src):
-            continue
-        if src.is_symlink():
-            if top == src.resolve() or top not in src.resolve().parents:
-                continue
-            out.parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(os.readlink(src), out)
-        elif src.is_file():  # not a submodule's folder
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if linking:
-                try:
-                    os.link(src, out)
-                    continue
-                except OSError:
-                    linking = False  # another filesystem (or no links): copy from now on
-            shutil.copyfile(src, out)
-
-
-@dataclass(frozen=True)
-class Trees:
-    """The checkouts one local audit reads, and the commits they are."""
-
-    base_dir: Path
-    head_dir: Path
-    merge_base_dir: Path | None
-    base_sha: str
-    head_sha: str
-    merge_base: str | None
-
-
-@contextmanager
-def trees(repo: Path, base_sha: str, head_sha: str, worktree: bool) -> Iterator[Trees]:
-    """Lay out the base, the merge-base (when it differs) and the head; remove them after.
-
-    With `worktree`, the head is the working tree (what git would commit), not `head_sha`.
-    """
-    try:
-        merge_base: str | None = _git(repo, "merge-base", base_sha, head_sha).decode().strip()
-    except subprocess.CalledProcessError:
-        merge_base = None  # unrelated histories: the diff is taken from the base itself
-    unchanged = _unchanged(repo)
-    with tempfile.TemporaryDirectory(prefix="canon-gate-audit-") as tmp:
-        base_dir, head_dir = Path(tmp) / "base", Path(tmp) / "head"
-        _extract(repo, base_sha, base_dir, unchanged)
-        merge_base_dir = None
-        if merge_base and merge_base != base_sha:
-            merge_base_dir = Path(tmp) / "merge-base"
-            _extract(repo, merge_base, merge_base_dir, unchanged)
-        if worktree:
-            _copy_worktree(repo, head_dir)
-        else:
-            _extract(repo, head_sha, head_dir, unchanged)
-        yield Trees(base_dir, head_dir, merge_base_dir, base_sha, head_sha, merge_base)
 
 
 def _fetch_sources(base_dir: Path) -> None:
@@ -275,19 +104,19 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        repo = Path(_git(Path(args.repo), "rev-parse", "--show-toplevel").decode().strip())
+        repo = Path(git(Path(args.repo), "rev-parse", "--show-toplevel").decode().strip())
     except (subprocess.CalledProcessError, NotADirectoryError):
         raise UsageError(f"{args.repo} is not inside a git repository") from None
     head_ref = args.head or "HEAD"
-    if args.head is None and _git_status(repo, "rev-parse", "--verify", "--quiet", "HEAD") != 0:
+    if args.head is None and git_status(repo, "rev-parse", "--verify", "--quiet", "HEAD") != 0:
         raise UsageError(f"{repo} has no commits yet: commit the branch the change is based on")
-    head_sha = _commit(repo, head_ref, "--head")
+    head_sha = commit(repo, head_ref, "--head")
     if args.base:
-        base_name, base_sha = args.base, _commit(repo, args.base, "--base")
+        base_name, base_sha = args.base, commit(repo, args.base, "--base")
     else:
-        base_name, base_sha = _resolve_base(repo, head_ref)
+        base_name, base_sha = resolve_base(repo, head_ref)
     governs = f"{base_name}@{base_sha[:7]}"
-    if not _git(repo, "ls-tree", base_sha).strip():
+    if not git(repo, "ls-tree", base_sha).strip():
         raise UsageError(
             f"{governs} holds no files, so nothing would govern the change: commit the config "
             f"(`canon-gate init` writes one) and the canon to {base_name} first, or pass --base"
@@ -303,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
                 f"rules that judge it (commit it to {base_name} first)"
             )
         since = tree.merge_base or base_sha
-        if not _has_change(repo, since, head_sha, worktree=not args.head):
+        if not has_change(repo, since, head_sha, worktree=not args.head):
             say(f"{under_review} holds no change from {governs}: nothing to audit, no session")
         _fetch_sources(tree.base_dir)
         inputs = AuditInputs(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fakes.anthropic import FakeAnthropic, ToolCall, Turn, structured
 
-from action.cli import _copy_worktree, trees
+from action.checkouts import _copy_worktree, trees
 from action.report import Report
 from tests.action.support import (
     OAUTH,
