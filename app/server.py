@@ -59,10 +59,17 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
-    """One ClientSession for the App's life."""
+    """One ClientSession for the App's life, shared by every installation.
+
+    It keeps no cookies: GitHub's API needs none, and a cookie one tenant's answer set (a load
+    balancer's, blob storage's) must not ride along on another tenant's request.
+    """
     timeout = aiohttp.ClientTimeout(total=30, connect=5)
     async with aiohttp.ClientSession(
-        timeout=timeout, raise_for_status=False, middlewares=(outcome.count_requests,)
+        timeout=timeout,
+        raise_for_status=False,
+        middlewares=(outcome.count_requests,),
+        cookie_jar=aiohttp.DummyCookieJar(),
     ) as http:
         app[RUNTIME].start(http)
         yield

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 from appkit import WEBHOOK_SECRET, Gate, StartGate
-from fakes.github import sign
+from fakes.github import FakeGitHub, sign
 
 
 async def post(
@@ -138,3 +138,25 @@ async def test_a_removed_installation_is_permanent_2xx(gate: Gate) -> None:
     payload["installation"]["id"] = 424_000_000  # not (or no longer) installed
     assert await gate.deliver("pull_request", payload) == 200
     assert gate.check_runs() == []
+
+
+async def test_a_cookie_one_answer_sets_never_rides_along_on_a_later_request(
+    start_gate: StartGate, fake_github: FakeGitHub
+) -> None:
+    # The App's one HTTP session serves every installation: a cookie an answer sets (a load
+    # balancer's, blob storage's) must not reach the next request, whoever it is for. GitHub is
+    # reached by host name here too: a cookie jar would refuse a bare IP address's cookies anyway.
+    by_name = fake_github.base_url.replace("//127.0.0.1:", "//localhost:")
+    assert by_name != fake_github.base_url
+    gate = await start_gate(github_api_url=by_name)
+    pull = gate.repo.open_pull(4, {"docs/guide.md": "hello\n"})
+    cookie = {"Set-Cookie": "lb=tenant-a; Path=/"}
+    gate.fake.inject("POST /repos/{owner}/{repo}/check-runs", 502, headers=cookie)
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", payload, delivery_id="guid-4") == 503
+    [failed] = [i for i, call in enumerate(gate.fake.calls) if call.injected]
+    assert await gate.deliver("pull_request", payload, delivery_id="guid-4") == 200
+    later = gate.fake.calls[failed + 1 :]
+    assert len(gate.check_runs()) == 1  # it went on past the failure
+    assert later
+    assert not [c for c in later if any(k.lower() == "cookie" for k in c.headers)]
