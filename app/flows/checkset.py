@@ -2,7 +2,10 @@
 
 A ruleset may require any of them, and a required check that never reports stalls the merge (a
 merge queue's too). So they are created together, found again together after a restart, and
-concluded together when no session will judge them.
+concluded together when no session will judge them. At a start the anchor, `canon-gate`, comes
+first and is marked in progress last; the others are made in between, once the workflow is
+dispatched, already in progress at its run (a required check not yet posted blocks the merge
+as a queued one does, and each costs one call instead of two).
 """
 
 from __future__ import annotations
@@ -47,9 +50,16 @@ async def open_companions(
     gates: Sequence[str],
     *,
     resumed: bool,
+    details_url: str | None,
+    result: CheckRunResult | None = None,
 ) -> list[CheckRun]:
-    """Each gate's run and the structure check's under `anchor`, queued now so a ruleset that
-    requires one sees it wait (a resumed start finds the ones it made before)."""
+    """Each gate's run and the structure check's under `anchor`, once the workflow is
+    dispatched: each created in progress at the workflow run (one call, where queued and then
+    started took two), or concluded with `result` when nothing was dispatched.
+
+    They are created before the anchor is marked in progress, so a start that fails in between
+    is resumed (the anchor is still queued) and finds the ones it made.
+    """
     names = (*gates, STRUCTURE)
     existing: dict[str, CheckRun] = {}
     if resumed:
@@ -59,14 +69,53 @@ async def open_companions(
                 existing.setdefault(found.gate, run)
     runs = []
     for name in names:
-        companion = companion_key(key, name, anchor.id, at_base)
-        runs.append(
-            existing.get(name)
-            or await checks.create_run(
-                gh, repo, key.head_sha, external_id=companion.external_id, name=check_name(name)
-            )
-        )
+        external_id = companion_key(key, name, anchor.id, at_base).external_id
+        made = existing.get(name)
+        if made is None:
+            made = await _open(gh, repo, key.head_sha, name, external_id, details_url, result)
+        elif made.status in ACTIVE:
+            await _catch_up(gh, repo, made, details_url, result)
+        runs.append(made)
     return runs
+
+
+async def _open(
+    gh: GitHubAPI,
+    repo: Repository,
+    head_sha: str,
+    name: str,
+    external_id: str,
+    details_url: str | None,
+    result: CheckRunResult | None,
+) -> CheckRun:
+    """Create one companion run: in progress at the workflow run, or concluded with `result`."""
+    if result is not None:
+        return await checks.conclude_new(
+            gh, repo, head_sha, result, name=check_name(name), external_id=external_id
+        )
+    return await checks.create_run(
+        gh,
+        repo,
+        head_sha,
+        external_id=external_id,
+        name=check_name(name),
+        status="in_progress",
+        details_url=details_url,
+    )
+
+
+async def _catch_up(
+    gh: GitHubAPI,
+    repo: Repository,
+    run: CheckRun,
+    details_url: str | None,
+    result: CheckRunResult | None,
+) -> None:
+    """Bring a companion an earlier attempt made (queued, by an older start) to where it goes."""
+    if result is not None:
+        await checks.conclude(gh, repo, run.id, result, already=run.output.annotations_count)
+    elif run.status != "in_progress" or run.details_url != details_url:
+        await checks.mark_in_progress(gh, repo, run.id, details_url=details_url)
 
 
 async def post_concluded(

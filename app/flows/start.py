@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from gidgethub import sansio
 from gidgethub.abc import GitHubAPI
@@ -94,12 +95,12 @@ async def start_audit(
         gh, repo, key.head_sha, external_id=key.external_id
     )
     fields["check_run_id"] = run.id
-    gate_runs = await open_companions(
-        gh, ctx, repo, run, key, at_base, gates, resumed=bool(plan.resume)
-    )
     inputs = workflow_inputs(key, run.id, approved=approved)
     workflow = ctx.settings.workflow_file
     earlier = await find_dispatched(gh, repo, workflow, run.id) if plan.resume else None
+    companions = partial(
+        open_companions, gh, ctx, repo, run, key, at_base, gates, resumed=bool(plan.resume)
+    )
     try:
         dispatched = earlier or await dispatch(gh, repo, workflow, inputs)
     except DispatchRefused as exc:
@@ -107,11 +108,12 @@ async def start_audit(
         result = outcomes.setup_required(
             str(exc), workflow_missing=exc.workflow_missing, workflow_file=workflow
         )
-        for gate_run in (run, *gate_runs):
-            await checks.conclude(gh, repo, gate_run.id, result)
+        await companions(details_url=None, result=result)
+        await checks.conclude(gh, repo, run.id, result)
         return run.id
-    for gate_run in (run, *gate_runs):
-        await checks.mark_in_progress(gh, repo, gate_run.id, details_url=dispatched.html_url)
+    # The anchor last: until it is in progress, a failed start is resumed from it.
+    await companions(details_url=dispatched.html_url)
+    await checks.mark_in_progress(gh, repo, run.id, details_url=dispatched.html_url)
     log.info("audit.dispatched", extra={**fields, "workflow_run_id": dispatched.workflow_run_id})
     return run.id
 

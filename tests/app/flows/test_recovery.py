@@ -76,8 +76,9 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
     fake_github.inject(DISPATCH, 502)
     _, payload = pull_request(fake_github, repo, 12)
     assert await fake_github.deliver("pull_request", payload, delivery_id="d-503") == 503
-    check, structure = repo.check_runs.values()
-    assert (check.name, check.status, structure.status) == ("canon-gate", "queued", "queued")
+    # The anchor waits, queued: its companions are made once the workflow is dispatched.
+    [check] = repo.check_runs.values()
+    assert (check.name, check.status) == ("canon-gate", "queued")
     assert not repo.runs
 
     # Restart with empty caches: only GitHub remembers what happened.
@@ -85,9 +86,11 @@ async def test_a_503_between_create_and_dispatch_ends_in_one_concluded_check_run
     await start_gate(redeliver_interval_seconds=3600)
     await eventually(lambda: len(redeliveries(fake_github)) == 1)
     assert redeliveries(fake_github)[0].status_code == 200
-    # The existing runs were reused, not duplicated.
+    # The anchor was reused, not duplicated, and its companion made, already in progress.
     check, structure = repo.check_runs.values()
+    assert (check.name, structure.name) == ("canon-gate", "canon-gate/structure")
     assert (check.status, structure.status) == ("in_progress", "in_progress")
+    assert structure.details_url == check.details_url
     [run] = repo.runs.values()
 
     # The run fails without a report: the check run concludes, never success.

@@ -62,13 +62,38 @@ async def test_a_pr_opens_a_check_run_and_dispatches_the_workflow_on_the_default
         ("GET", "/repos/{owner}/{repo}/git/commits/{commit_sha}"),
         ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}"),
         ("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs"),
-        # `canon-gate`, then `canon-gate/structure`: every requirable check waits from the start.
-        ("POST", "/repos/{owner}/{repo}/check-runs"),
+        # `canon-gate`, queued: the run the workflow is dispatched for.
         ("POST", "/repos/{owner}/{repo}/check-runs"),
         ("POST", "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches"),
-        ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
+        # `canon-gate/structure`, made in progress at the workflow run in one call; then
+        # `canon-gate` itself, last, since until then a failed start resumes from it.
+        ("POST", "/repos/{owner}/{repo}/check-runs"),
         ("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"),
     ]
+    [structure] = [c for c in gate.repo.check_runs.values() if c.name == "canon-gate/structure"]
+    assert (structure.status, structure.details_url) == ("in_progress", check.details_url)
+
+
+async def test_a_start_that_fails_after_its_companions_resumes_without_a_second_session(
+    gate: Gate,
+) -> None:
+    # Dispatched, `canon-gate/structure` made, then marking `canon-gate` in progress fails.
+    pull = gate.repo.open_pull(15, {"docs/guide.md": "x\n"})
+    gate.fake.inject("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", 502)
+    payload = gate.fake.payloads.pull_request(gate.repo, pull, "opened")
+    assert await gate.deliver("pull_request", payload, delivery_id="d-15") == 503
+    [check] = gate.check_runs()
+    [structure] = gate.check_runs("canon-gate/structure")
+    assert (check.status, structure.status) == ("queued", "in_progress")
+    # Redelivered: the queued anchor is resumed, the run dispatched before is found, and the
+    # companion it made is kept.
+    assert await gate.deliver("pull_request", payload, delivery_id="d-15") == 200
+    assert gate.check_runs() == [check]
+    assert gate.check_runs("canon-gate/structure") == [structure]
+    [run] = gate.runs_for(check.id)
+    assert check.status == structure.status == "in_progress"
+    assert check.details_url == structure.details_url
+    assert f"/actions/runs/{run.id}" in check.details_url
 
 
 async def test_drafts_wait_until_ready_for_review(gate: Gate) -> None:
