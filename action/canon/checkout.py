@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
@@ -63,22 +64,28 @@ class Reader(Protocol):
     def read(self, rel: str) -> CanonDoc: ...
 
 
-class _Parsed:
-    """Parse each file once, on first use; remember which were not UTF-8."""
+class _Parsed(ABC):
+    """Parse each file once, on first use; remember which were not UTF-8.
+
+    A tree says how its files are listed and read: a working checkout, or a commit's tree.
+    """
 
     def __init__(self) -> None:
         # Files that are not valid UTF-8: parsed with replacement characters, never audit canon.
         self.undecodable: set[str] = set()
         self._docs: dict[str, CanonDoc] = {}
 
+    @abstractmethod
     def _bytes(self, rel: str) -> bytes:
-        raise NotImplementedError
+        """The file's content."""
 
+    @abstractmethod
     def _links(self) -> frozenset[str]:
-        raise NotImplementedError
+        """The paths never read as canon: symbolic links, and whatever is not a regular file."""
 
+    @abstractmethod
     def files(self) -> frozenset[str]:
-        raise NotImplementedError
+        """Every file's repository path."""
 
     def read(self, rel: str) -> CanonDoc:
         """Return the parsed document at a repository path, reading it on first use."""
