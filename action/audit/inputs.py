@@ -8,7 +8,7 @@ from pathlib import Path
 
 from action.config import Config
 from action.pins import PINNED
-from action.report import Report
+from action.report import Report, RunInfo
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,20 @@ class AuditInputs:
     check_gate_needs: bool = True
     # The version of the client's workflow that ran this (recorded in the report).
     caller_version: int | None = None
+
+    def run_info(self) -> RunInfo:
+        """The report's `run` as far as the caller says it: what is audited, and for which run."""
+        return RunInfo(
+            repo=self.repo,
+            pr=self.pr,
+            head_sha=self.head_sha,
+            base_sha=self.base_sha,
+            merge_base_sha=self.merge_base_sha,
+            check_run_id=self.check_run_id,
+            workflow_run_id=self.workflow_run_id,
+            canon_ref=self.canon_ref,
+            canon_sha=self.base_sha,
+        )
 
 
 def awaiting_approval(inputs: AuditInputs, config: Config) -> bool:

@@ -17,7 +17,7 @@ from action.canon.model import CanonProblem
 from action.canon.sources import fetched_for, unusable
 from action.config import ConfigError, load_config
 from action.gates import waves
-from action.report import DEFAULT_GATE, STRUCTURE, ErrorKind, Report, RunInfo
+from action.report import DEFAULT_GATE, STRUCTURE, ErrorKind, Report
 
 
 @dataclass(frozen=True)
@@ -41,21 +41,10 @@ class Plan:
 
 def plan(inputs: AuditInputs) -> Plan:
     """Decide the run. Never raises for a bad config or canon: the gates' jobs report those."""
-    report = Report(
-        run=RunInfo(
-            repo=inputs.repo,
-            pr=inputs.pr,
-            head_sha=inputs.head_sha,
-            base_sha=inputs.base_sha,
-            merge_base_sha=inputs.merge_base_sha,
-            check_run_id=inputs.check_run_id,
-            workflow_run_id=inputs.workflow_run_id,
-            canon_ref=inputs.canon_ref,
-            canon_sha=inputs.base_sha,
-            gate=STRUCTURE,
-            caller_version=inputs.caller_version,
-        )
+    run = inputs.run_info().model_copy(
+        update={"gate": STRUCTURE, "caller_version": inputs.caller_version}
     )
+    report = Report(run=run)
     only = inputs.gate or ""
     try:
         config = load_config(inputs.base_dir)

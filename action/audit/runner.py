@@ -30,7 +30,7 @@ from action.config import ConfigError, load_config
 from action.gates import find_gate, gate_config, gate_names, persona_of, unmet_need
 from action.governance import governance_key, governs_from_git
 from action.pins import mismatch
-from action.report import DEFAULT_GATE, CanonSourceRun, ErrorKind, PersonaRun, Report, RunInfo
+from action.report import DEFAULT_GATE, CanonSourceRun, ErrorKind, PersonaRun, Report
 from action.session.environment import NoCredentials, auth_mode, build_session_env, cli_version
 from action.session.harness import Harness
 
@@ -48,18 +48,7 @@ async def run_audit(
     `progress` hears how it goes, up to the report (by default nothing does)."""
     progress = progress or Silent()
     started = time.monotonic()
-    run = RunInfo(
-        repo=inputs.repo,
-        pr=inputs.pr,
-        head_sha=inputs.head_sha,
-        base_sha=inputs.base_sha,
-        merge_base_sha=inputs.merge_base_sha,
-        check_run_id=inputs.check_run_id,
-        workflow_run_id=inputs.workflow_run_id,
-        canon_ref=inputs.canon_ref,
-        canon_sha=inputs.base_sha,
-        claude_code_version=_safe_cli_version(),
-    )
+    run = inputs.run_info().model_copy(update={"claude_code_version": _safe_cli_version()})
     report = Report(run=run)
     try:
         with tempfile.TemporaryDirectory(prefix="canon-gate-", dir=work_dir) as tmp:
