@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +27,7 @@ from app.edge.auth import READ_PR
 from app.edge.context import Context
 from app.edge.github import GitHubApp
 from app.edge.governs import GovernsCache, read_at_base
+from app.edge.runtime import DeliveryCache
 from app.events import PushEvent, Repository
 from app.flows.checkset import post_concluded
 from app.flows.start import start_audit
@@ -62,8 +62,7 @@ class CanonChanges:
     """The pass over pushes; remembers the deliveries it finished (an optimisation only)."""
 
     def __init__(self, remember: int = 5_000) -> None:
-        self._done: OrderedDict[str, None] = OrderedDict()
-        self._remember = remember
+        self._done = DeliveryCache(remember)
         self.governs = GovernsCache()
 
     async def run(
@@ -97,9 +96,7 @@ class CanonChanges:
                 log.info("canon_change.unreachable", extra={"status": int(exc.status_code)})
             acted += before - budget[0]
             if done:
-                self._done[delivery.guid] = None
-                while len(self._done) > self._remember:
-                    self._done.popitem(last=False)
+                self._done.add(delivery.guid)
         if acted:
             log.info("canon_change.pass", extra={"pull_requests": acted})
         return acted

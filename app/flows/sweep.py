@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from app.edge import checks
 from app.edge.auth import SWEEP
 from app.edge.github import GitHubApp
 from app.edge.repos import get_pull
+from app.edge.runtime import DeliveryCache
 from app.events import CheckRun
 from app.judge import outcomes
 from app.judge.plan import overdue
@@ -37,8 +37,7 @@ class Sweep:
     """Remembers deliveries already swept clean (an optimisation: a restart sweeps them again)."""
 
     def __init__(self, remember: int = 5_000) -> None:
-        self._clean: OrderedDict[str, None] = OrderedDict()
-        self._remember = remember
+        self._clean = DeliveryCache(remember)
 
     async def run(
         self,
@@ -75,9 +74,7 @@ class Sweep:
                 except BadRequest as exc:
                     # The installation or repository is gone: nothing left to conclude there.
                     log.info("sweep.unreachable", extra={"status": int(exc.status_code)})
-            self._clean[delivery.guid] = None
-            while len(self._clean) > self._remember:
-                self._clean.popitem(last=False)
+            self._clean.add(delivery.guid)
         if concluded:
             log.info("sweep.concluded", extra={"runs": concluded})
         return concluded
