@@ -52,7 +52,7 @@ async def open_companions(
     resumed: bool,
     details_url: str | None,
     result: CheckRunResult | None = None,
-) -> list[CheckRun]:
+) -> None:
     """Each gate's run and the structure check's under `anchor`, once the workflow is
     dispatched: each created in progress at the workflow run (one call, where queued and then
     started took two), or concluded with `result` when nothing was dispatched.
@@ -67,16 +67,13 @@ async def open_companions(
             found = parse_external_id(run.external_id)
             if found is not None and found.check == anchor.id:
                 existing.setdefault(found.gate, run)
-    runs = []
     for name in names:
         external_id = companion_key(key, name, anchor.id, at_base).external_id
         made = existing.get(name)
         if made is None:
-            made = await _open(gh, repo, key.head_sha, name, external_id, details_url, result)
+            await _open(gh, repo, key.head_sha, name, external_id, details_url, result)
         elif made.status in ACTIVE:
             await _catch_up(gh, repo, made, details_url, result)
-        runs.append(made)
-    return runs
 
 
 async def _open(
@@ -87,13 +84,14 @@ async def _open(
     external_id: str,
     details_url: str | None,
     result: CheckRunResult | None,
-) -> CheckRun:
+) -> None:
     """Create one companion run: in progress at the workflow run, or concluded with `result`."""
     if result is not None:
-        return await checks.conclude_new(
+        await checks.conclude_new(
             gh, repo, head_sha, result, name=check_name(name), external_id=external_id
         )
-    return await checks.create_run(
+        return
+    await checks.create_run(
         gh,
         repo,
         head_sha,
