@@ -5,8 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.edge import logs
+from app.edge.logs import utc_iso_ms
 
 
 def _capture(fmt: str) -> tuple[logging.Logger, io.StringIO]:
@@ -47,3 +52,14 @@ def test_exceptions_are_kept() -> None:
         log.exception("webhook.failed", extra={"delivery_id": "d"})
     entry = json.loads(stream.getvalue())
     assert "RuntimeError: boom" in entry["exception"]
+
+
+@settings(max_examples=2000, deadline=None, database=None)
+@given(
+    st.floats(min_value=-2e9, max_value=4e9, allow_nan=False)
+    | st.integers(-2_000_000_000, 4_000_000_000).map(lambda s: s + 0.9995)
+    | st.integers(0, 4_000_000_000).map(lambda s: s - 0.0000005)
+)
+def test_log_times_are_what_datetime_says(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+    assert utc_iso_ms(created) == expected
